@@ -1,0 +1,102 @@
+"""Drawing primitives for the synthetic scenes: one polygon fill for image and mask, noise tiles.
+
+Image and mask are drawn with the *same* sub-pixel polygons; only the image is anti-aliased,
+so the mask is exactly what was drawn, with hard edges.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+
+SHIFT = 4                       # sub-pixel bits for cv2 drawing
+_ONE = 1 << SHIFT
+_CIRCLE = np.stack([np.cos(np.linspace(0, 2 * np.pi, 16, endpoint=False)),
+                    np.sin(np.linspace(0, 2 * np.pi, 16, endpoint=False))], 1)
+
+
+def fixed(points) -> np.ndarray:
+    """Float (N, 2) pixel coordinates -> int32 in cv2's fixed-point units."""
+    return (np.asarray(points, np.float64) * _ONE + 0.5).astype(np.int32)
+
+
+def fill(image, mask, polys, color, cls=None) -> None:
+    """Fill non-overlapping float polygons: anti-aliased on ``image``, hard ``cls`` on ``mask``.
+
+    Several polygons in one call are filled even-odd, so overlapping shapes need separate calls.
+    """
+    pts = [fixed(p) for p in polys]
+    cv2.fillPoly(image, pts, color, cv2.LINE_AA, SHIFT)
+    if cls is not None:
+        cv2.fillPoly(mask, pts, int(cls), cv2.LINE_8, SHIFT)
+
+
+def fill_each(image, mask, polys, color, cls=None) -> None:
+    """Like :func:`fill` for shapes that may overlap (crowns, limbs): one call per shape."""
+    for p in polys:
+        fill(image, mask, [p], color, cls)
+
+
+def circle(cx, cy, r, ry=None) -> np.ndarray:
+    """A 16-gon (ellipse when ``ry`` is given) as float points."""
+    return _CIRCLE * (r, r if ry is None else ry) + (cx, cy)
+
+
+def quad_line(x0, y0, x1, y1, w0, w1=None) -> np.ndarray:
+    """A thick segment as a quad, width ``w0`` at the start and ``w1`` at the end (limbs, trunks)."""
+    w1 = w0 if w1 is None else w1
+    dx, dy = x1 - x0, y1 - y0
+    n = np.hypot(dx, dy) or 1.0
+    nx, ny = -dy / n / 2, dx / n / 2
+    return np.array([[x0 + nx * w0, y0 + ny * w0], [x1 + nx * w1, y1 + ny * w1],
+                     [x1 - nx * w1, y1 - ny * w1], [x0 - nx * w0, y0 - ny * w0]])
+
+
+def darken(image, poly, strength: float) -> None:
+    """Blend a polygon towards black (a shadow) inside its bounding box only; the mask is untouched."""
+    h, w = image.shape[:2]
+    p = np.asarray(poly, np.float64)
+    x0, y0 = np.maximum(np.floor(p.min(0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(p.max(0)).astype(int) + 1, (w, h))
+    if x1 <= x0 or y1 <= y0:
+        return
+    roi = image[y0:y1, x0:x1]
+    shade = roi.copy()
+    cv2.fillPoly(shade, [fixed(p - (x0, y0))], (0, 0, 0), cv2.LINE_AA, SHIFT)
+    cv2.addWeighted(roi, 1 - strength, shade, strength, 0, dst=roi)
+
+
+@functools.lru_cache(maxsize=8)
+def noise_tiles(h: int, w: int) -> dict[str, np.ndarray]:
+    """Fixed float32 noise fields 1.5x the image size, cropped at random offsets per scene.
+
+    They are built once per image size from a fixed seed, so scenes stay deterministic and the
+    per-scene cost is a slice. ``grain``: per-pixel; ``blotch``: leaves and patches (a few px);
+    ``cloud``: soft large shapes in 0..1.
+    """
+    rng = np.random.default_rng(20240607)
+    th, tw = h + h // 2 + 1, w + w // 2 + 1
+    s = max(h, w) / 256
+
+    def octaves(scales, weights):
+        acc = np.zeros((th, tw), np.float32)
+        for sc, wt in zip(scales, weights):
+            small = rng.standard_normal((max(2, int(th / sc)), max(2, int(tw / sc)))).astype(np.float32)
+            acc += wt * cv2.resize(small, (tw, th), interpolation=cv2.INTER_CUBIC)
+        return acc / acc.std()
+
+    cloud = octaves([64 * s, 32 * s, 12 * s, 5 * s], [1.0, 0.6, 0.3, 0.15])
+    return {
+        "grain": rng.standard_normal((th, tw)).astype(np.float32),
+        "blotch": octaves([1.5 * s, 3 * s, 7 * s], [0.35, 1.0, 0.6]),
+        "cloud": (cloud - cloud.min()) / (cloud.max() - cloud.min()),
+    }
+
+
+def crop(tile: np.ndarray, h: int, w: int, oy: int, ox: int) -> np.ndarray:
+    """An h x w window of a tile; offsets wrap so any integer works (video drift)."""
+    th, tw = tile.shape
+    oy, ox = oy % (th - h), ox % (tw - w)
+    return tile[oy:oy + h, ox:ox + w]

@@ -1,0 +1,160 @@
+"""ModelMeta: everything a runtime needs to segment a frame correctly, carried with the model.
+
+Export writes it into ONNX ``metadata_props`` (key ``edgeseg.meta``), quantize and build carry it
+on, a TensorRT engine header embeds it, and a checkpoint stores it. A runtime reads nothing else.
+
+>>> m = ModelMeta(model="lraspp_mobilenet_v3_small", classes=("road", "car"), input_size=(256, 256))
+>>> ModelMeta.from_json(m.to_json()) == m
+True
+>>> m.num_classes, m.palette[1]
+(2, (0, 0, 142))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from .errors import ConfigError, ModelError
+
+META_KEY = "edgeseg.meta"
+META_VERSION = 1
+
+# ImageNet statistics in 0..1 RGB: what torchvision backbones were trained with.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+LAYOUTS = ("NCHW", "NHWC")
+COLOR_ORDERS = ("RGB", "BGR")
+INPUT_DTYPES = ("float32", "uint8")
+OUTPUT_KINDS = ("logits", "labels")
+PRECISIONS = ("fp32", "fp16", "int8", "mixed")
+
+
+def default_palette(num_classes: int) -> tuple[tuple[int, int, int], ...]:
+    """A stable RGB palette: Cityscapes-like colours first, then a golden-ratio hue walk."""
+    base = [(128, 64, 128), (0, 0, 142), (70, 130, 180), (107, 142, 35), (70, 70, 70),
+            (220, 20, 60), (250, 170, 30), (220, 220, 0), (152, 251, 152), (244, 35, 232),
+            (102, 102, 156), (190, 153, 153), (153, 153, 153), (255, 0, 0), (0, 0, 70),
+            (0, 60, 100), (0, 80, 100), (0, 0, 230), (119, 11, 32), (0, 0, 0), (255, 255, 255)]
+    out = list(base[:num_classes])
+    h = 0.0
+    while len(out) < num_classes:
+        h = (h + 0.618033988749895) % 1.0
+        i, f = int(h * 6), h * 6 - int(h * 6)
+        v, p, q, t = 230, 40, int(230 - 190 * f), int(40 + 190 * f)
+        out.append([(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i % 6])
+    return tuple(tuple(int(c) for c in rgb) for rgb in out)
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """What travels with a model. Sizes are (height, width); mean/std are in 0..1 units."""
+
+    model: str
+    classes: tuple[str, ...]
+    input_size: tuple[int, int]
+    palette: tuple[tuple[int, int, int], ...] = ()
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    color_order: str = "RGB"          # channel order the network expects
+    layout: str = "NCHW"              # layout of the graph input
+    input_dtype: str = "float32"      # uint8: the graph casts and normalises itself
+    output_kind: str = "logits"       # labels: the graph ends in ArgMax at input size
+    precision: str = "fp32"
+    ignore_index: int = 255
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        # Normalise JSON lists to tuples so equality and hashing behave.
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
+        set_("classes", tuple(str(c) for c in self.classes))
+        set_("input_size", tuple(int(s) for s in self.input_size))
+        set_("palette", tuple(tuple(int(c) for c in rgb) for rgb in self.palette)
+             or default_palette(len(self.classes)))
+        set_("mean", tuple(float(x) for x in self.mean))
+        set_("std", tuple(float(x) for x in self.std))
+        set_("provenance", dict(self.provenance))
+        if not self.classes:
+            raise ConfigError("a model needs at least one class", expected="class names", got="none")
+        if len(self.input_size) != 2 or min(self.input_size) <= 0:
+            raise ConfigError("input_size must be (height, width) > 0", got=self.input_size)
+        if len(self.palette) != len(self.classes):
+            raise ConfigError("palette and classes differ in length",
+                              expected=len(self.classes), got=len(self.palette))
+        for name, value, allowed in (("layout", self.layout, LAYOUTS),
+                                     ("color_order", self.color_order, COLOR_ORDERS),
+                                     ("input_dtype", self.input_dtype, INPUT_DTYPES),
+                                     ("output_kind", self.output_kind, OUTPUT_KINDS),
+                                     ("precision", self.precision, PRECISIONS)):
+            if value not in allowed:
+                raise ConfigError(f"unknown {name}", expected=" | ".join(allowed), got=value)
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            raise ConfigError("mean and std need three values, std > 0", got=(self.mean, self.std))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def replace(self, **changes) -> "ModelMeta":
+        """A copy with some fields changed (the meta is frozen)."""
+        return dataclasses.replace(self, **changes)
+
+    # -- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["meta_version"] = META_VERSION
+        return d
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], source: str = "<dict>") -> "ModelMeta":
+        d = dict(d)
+        version = d.pop("meta_version", META_VERSION)
+        if version > META_VERSION:
+            raise ModelError("model meta was written by a newer edgeseg", path=source,
+                             expected=f"meta_version <= {META_VERSION}", got=version,
+                             fix="upgrade edgeseg: pip install -U edgeseg")
+        known = {f.name for f in dataclasses.fields(cls)}
+        missing = {"model", "classes", "input_size"} - d.keys()
+        if missing:
+            raise ModelError("model meta is incomplete", path=source,
+                             expected="model, classes, input_size", got=f"missing {sorted(missing)}")
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "<json>") -> "ModelMeta":
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelError("model meta is not valid JSON", path=source, got=str(exc)) from exc
+        return cls.from_dict(d, source)
+
+    # -- sidecar JSON next to any model file ---------------------------------------------
+    @staticmethod
+    def sidecar_path(model_path: str | os.PathLike) -> str:
+        return os.fspath(model_path) + ".meta.json"
+
+    def write_sidecar(self, model_path: str | os.PathLike) -> str:
+        from .utils.atomic import atomic_write_text
+        path = self.sidecar_path(model_path)
+        atomic_write_text(path, self.to_json(indent=2))
+        return path
+
+    @classmethod
+    def read_sidecar(cls, model_path: str | os.PathLike) -> "ModelMeta | None":
+        path = cls.sidecar_path(model_path)
+        if not os.path.exists(path):
+            return None
+        with open(path, encoding="utf-8") as f:
+            return cls.from_json(f.read(), path)
+
+
+def meta_from_sequence(model: str, classes: Sequence[str], input_size, **kw) -> ModelMeta:
+    """Convenience for builders: ``meta_from_sequence("x", ["a", "b"], (256, 256))``."""
+    return ModelMeta(model=model, classes=tuple(classes), input_size=tuple(input_size), **kw)

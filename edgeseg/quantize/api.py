@@ -1,0 +1,207 @@
+"""``quantize_model``: FP32 ONNX + calibration data -> INT8 Q/DQ ONNX, inside an accuracy budget.
+
+>>> # from edgeseg.quantize import quantize_model
+>>> # r = quantize_model("model.onnx", "calib.npz", target="cpu", val="synthetic", max_miou_drop=1.0)
+>>> # r.path, r.report["int8"]["miou"]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._optional import require
+from ..backends import load_backend
+from ..backends.onnx_meta import get_onnx_meta, set_onnx_meta
+from ..bench.latency import measure_latency
+from ..errors import ConfigError, ModelError
+from ..evaluate import evaluate
+from ..meta import ModelMeta
+from ..utils.atomic import atomic_path
+from .budget import fit_budget, group_nodes
+from .calibration import CalibrationSet, class_histogram, load_or_build
+from .ort_quantizer import compute_ranges, prepare_model, quantizable_nodes, quantize_with_ranges, range_summary
+from .qdq_check import check_tensorrt_qdq
+from .report import write_report
+from .targets import check_method, get_target
+
+QUANTIZERS = ("ort", "modelopt")
+
+
+@dataclass
+class QuantizeResult:
+    path: str
+    meta: ModelMeta
+    report: dict
+    report_paths: tuple[str, str] | None
+
+
+def default_output(model_path: str, target: str) -> str:
+    stem = model_path[:-5] if model_path.endswith(".onnx") else model_path
+    return f"{stem}.{target}.int8.onnx"
+
+
+def _open_val(val, meta: ModelMeta, num: int | None):
+    if val is None or not isinstance(val, str):
+        return val
+    from ..data import open_dataset
+    kw = {"size": meta.input_size} if val.startswith("synthetic") else {}
+    if num:
+        kw["num"] = num
+    return open_dataset(val, split="val", **kw)
+
+
+class _Scorer:
+    """mIoU of a model file on a data set through ONNX Runtime, with the shared evaluation."""
+
+    def __init__(self, meta: ModelMeta, threads: int | None):
+        self.meta, self.threads = meta, threads
+
+    def __call__(self, path: str, data, indices=None):
+        with load_backend(path, device="cpu", threads=self.threads, meta=self.meta) as b:
+            batch = b.inputs[0].shape[0] if isinstance(b.inputs[0].shape[0], int) else 4
+            return evaluate(b, data, self.meta, batch=batch, indices=indices)
+
+
+def _latency(path: str, meta: ModelMeta, threads, runs: int):
+    with load_backend(path, device="cpu", threads=threads, meta=meta) as b:
+        shape = [d if isinstance(d, int) else 1 for d in b.inputs[0].shape]
+        x = np.zeros(shape, dtype=b.inputs[0].dtype)
+        return measure_latency(b, x, runs=runs, warmup=max(2, runs // 10)).to_dict()
+
+
+def quantize_model(model_path: str, calib, out: str | None = None, *, method: str = "entropy",
+                   target: str = "tensorrt", quantizer: str = "ort", num: int = 256, val=None,
+                   val_num: int | None = None, max_miou_drop: float | None = None,
+                   keep_float=(), sensitivity_images: int = 24, bench_runs: int = 20,
+                   threads: int | None = None, write_reports: bool = True, log=print,
+                   file=sys.stderr) -> QuantizeResult:
+    """Quantize ``model_path`` for ``target`` with frames from ``calib`` (an ``.npz`` from
+    ``edgeseg calibrate``, an image folder, video file(s) or a data spec).
+
+    With ``val`` (a data spec or reader) FP32 and INT8 are scored with the shared metrics; with
+    ``max_miou_drop`` (mIoU points) too, the most sensitive layer groups are kept in float until
+    the drop fits. ``keep_float`` names nodes to keep float from the start.
+    """
+    onnx = require("onnx", "INT8 quantization")
+    check_method(method)
+    tgt = get_target(target)
+    if quantizer not in QUANTIZERS:
+        raise ConfigError("unknown quantizer", expected=" | ".join(QUANTIZERS), got=quantizer)
+    if quantizer == "modelopt" and target != "tensorrt":
+        raise ConfigError("--quantizer modelopt conflicts with --target " + target,
+                          expected="modelopt only with --target tensorrt", got=target,
+                          fix="use the default --quantizer ort for the cpu target")
+    if max_miou_drop is not None and val is None:
+        raise ConfigError("--max-miou-drop needs --val", expected="a validation data spec",
+                          got="none", fix="add --val SPEC, e.g. --val synthetic")
+    if not os.path.isfile(model_path):
+        raise ModelError("model file not found", path=model_path)
+    proto = onnx.load(model_path)
+    meta = get_onnx_meta(proto, model_path)
+    if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in proto.graph.node):
+        raise ConfigError("the model is already quantized", path=model_path,
+                          expected="an FP32 ONNX from edgeseg export", got="Q/DQ nodes present")
+    if meta.output_kind != "logits":
+        raise ConfigError("quantize needs a logits model", path=model_path,
+                          expected="export --output logits", got=f"output_kind {meta.output_kind}",
+                          fix="quantize the logits graph; ArgMax on int8 scores loses ties")
+    if quantizer == "modelopt":
+        from .modelopt_quantizer import modelopt_method
+        modelopt_method(method)  # refuse what modelopt lacks before any calibration work
+    out = out or default_output(model_path, target)
+    calib_set = load_or_build(calib, meta, num, file=file)
+    val_data = _open_val(val, meta, val_num)
+    score = _Scorer(meta, threads)
+
+    with tempfile.TemporaryDirectory(prefix="edgeseg-quantize-") as tmp:
+        prepared = prepare_model(model_path, os.path.join(tmp, "prepared.onnx"))
+        log(f"calibrating {os.path.basename(model_path)} on {len(calib_set)} frames ({method}, "
+            f"target {target}, quantizer {quantizer})")
+        if quantizer == "modelopt":  # modelopt calibrates itself; our ranges would go unused
+            from .modelopt_quantizer import quantize_modelopt
+            qpath = quantize_modelopt(prepared, os.path.join(tmp, "int8.onnx"), calib_set, meta,
+                                      method, list(keep_float))
+            quant = None
+        else:
+            ranges = compute_ranges(prepared, calib_set, meta, method, tgt, file=file)
+            cache = os.path.join(tmp, "ranges.json")
+
+            def quant(excluded, path):
+                return quantize_with_ranges(prepared, path, ranges, method, tgt, excluded, cache)
+            qpath = quant(list(keep_float), os.path.join(tmp, "int8.onnx"))
+
+        report = {"model": model_path, "output": out, "target": target, "quantizer": quantizer,
+                  "method": method, "target_note": tgt.why, "float_nodes": list(keep_float),
+                  "float_groups": []}
+        if quant is not None:
+            report["ranges"] = range_summary(ranges)
+        with load_backend(model_path, device="cpu", threads=threads, meta=meta) as fp32:
+            hist = class_histogram(fp32, calib_set, meta, batch=1)
+        report["calibration"] = {"source": calib_set.source, "num": len(calib_set),
+                                 "fingerprint": calib_set.fingerprint(),
+                                 "class_histogram": dict(zip(meta.classes, hist.tolist()))}
+        fp_rep = q_rep = None
+        if val_data is not None:
+            fp_rep = score(model_path, val_data)
+            q_rep = score(qpath, val_data)
+            log(f"mIoU FP32 {100 * fp_rep.miou:.2f}  INT8 {100 * q_rep.miou:.2f}  "
+                f"drop {100 * (fp_rep.miou - q_rep.miou):.2f} points")
+            if max_miou_drop is not None and 100 * (fp_rep.miou - q_rep.miou) > max_miou_drop:
+                if quant is None:
+                    raise ConfigError("--max-miou-drop search needs --quantizer ort",
+                                      got="modelopt", fix="use --quantizer ort for the budget search")
+                subset = list(range(min(len(val_data), sensitivity_images)))
+                nodes = [n for n, _ in quantizable_nodes(prepared) if n not in keep_float]
+                log(f"over budget ({max_miou_drop} points): measuring sensitivity of "
+                    f"{len(group_nodes(nodes))} layer groups on {len(subset)} images")
+                res = fit_budget(
+                    lambda ex, p: quant(list(keep_float) + ex, p),
+                    lambda p: score(p, val_data, subset).miou,
+                    lambda p: score(p, val_data).miou,
+                    group_nodes(nodes), fp_rep.miou, q_rep.miou, max_miou_drop, tmp, log)
+                if res.float_nodes:
+                    qpath = quant(list(keep_float) + res.float_nodes, os.path.join(tmp, "int8_mixed.onnx"))
+                    q_rep = score(qpath, val_data)
+                report.update(float_groups=res.float_groups,
+                              float_nodes=list(keep_float) + res.float_nodes,
+                              budget={"max_miou_drop": max_miou_drop, "within": res.within_budget,
+                                      "sensitivity": res.sensitivity,
+                                      "steps": [{"group": g, "miou": m} for g, m in res.steps]})
+                log(("within budget" if res.within_budget else "NOT within budget: no gain left")
+                    + f" with {len(res.float_groups)} group(s) in float: {res.float_groups}")
+
+        precision = "mixed" if report["float_nodes"] else "int8"
+        qmeta = meta.replace(precision=precision, provenance={
+            **meta.provenance, "quantize": {"target": target, "method": method, "quantizer": quantizer,
+                                            "calibration": report["calibration"]["source"],
+                                            "calibration_set": report["calibration"]["fingerprint"],
+                                            "float_nodes": len(report["float_nodes"])}})
+        qproto = onnx.load(qpath)
+        set_onnx_meta(qproto, qmeta)
+        with atomic_path(out, suffix=".onnx") as tmp_out:
+            onnx.save(qproto, tmp_out)
+
+    if target == "tensorrt":
+        report["qdq_check"] = check_tensorrt_qdq(out).to_dict()
+    report["fp32"] = {"miou": fp_rep.miou if fp_rep else None, "size_bytes": os.path.getsize(model_path)}
+    report["int8"] = {"miou": q_rep.miou if q_rep else None, "size_bytes": os.path.getsize(out)}
+    if fp_rep is not None:
+        report["miou_drop_points"] = 100 * (fp_rep.miou - q_rep.miou)
+        report["per_class"] = {c: {"fp32": a, "int8": b, "delta": None if a != a or b != b else b - a}
+                               for c, a, b in zip(meta.classes, fp_rep.iou, q_rep.iou)}
+    if bench_runs:
+        report["fp32"]["latency"] = _latency(model_path, meta, threads, bench_runs)
+        report["int8"]["latency"] = _latency(out, qmeta, threads, bench_runs)
+        report["speedup"] = report["fp32"]["latency"]["p50_ms"] / report["int8"]["latency"]["p50_ms"]
+        report["latency_backend"] = "onnxruntime CPUExecutionProvider"
+    paths = write_report(report, out[:-5] if out.endswith(".onnx") else out) if write_reports else None
+    return QuantizeResult(out, qmeta, report, paths)
+
+
+__all__ = ["quantize_model", "QuantizeResult", "CalibrationSet", "default_output"]

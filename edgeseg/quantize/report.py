@@ -1,0 +1,51 @@
+"""The quantization report: FP32 vs INT8 mIoU, per-class IoU deltas, latency, sizes, the
+calibration method and set, and which nodes stayed float. Written as JSON and a markdown table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ..utils.atomic import atomic_write_text
+
+
+def _pct(x):
+    return "n/a" if x is None or x != x else f"{100 * x:.2f}"
+
+
+def markdown(report: dict) -> str:
+    fp, q = report["fp32"], report["int8"]
+    lines = [f"# Quantization report: {os.path.basename(report['output'])}", "",
+             f"- source: `{report['model']}`",
+             f"- target: **{report['target']}**, quantizer {report['quantizer']}, "
+             f"calibration **{report['method']}** on {report['calibration']['num']} frames from "
+             f"`{report['calibration']['source']}` (set {report['calibration']['fingerprint']})",
+             f"- float nodes kept: {len(report['float_nodes'])}"
+             + (f" ({', '.join(report['float_groups'])})" if report["float_groups"] else ""), ""]
+    lines += ["| | FP32 | INT8 |", "| --- | ---: | ---: |"]
+    if fp.get("miou") is not None:
+        lines.append(f"| mIoU (%) | {_pct(fp['miou'])} | {_pct(q['miou'])} |")
+    for key, label in (("p50_ms", "latency p50 (ms)"), ("p99_ms", "latency p99 (ms)")):
+        if fp.get("latency") and q.get("latency"):
+            lines.append(f"| {label} | {fp['latency'][key]:.2f} | {q['latency'][key]:.2f} |")
+    lines.append(f"| size (MB) | {fp['size_bytes'] / 1e6:.2f} | {q['size_bytes'] / 1e6:.2f} |")
+    if report.get("per_class"):
+        lines += ["", "| class | FP32 IoU | INT8 IoU | delta |", "| --- | ---: | ---: | ---: |"]
+        for c, row in report["per_class"].items():
+            d = row["delta"]
+            lines.append(f"| {c} | {_pct(row['fp32'])} | {_pct(row['int8'])} | "
+                         f"{'n/a' if d is None else f'{100 * d:+.2f}'} |")
+    if report.get("calibration", {}).get("class_histogram"):
+        hist = report["calibration"]["class_histogram"]
+        lines += ["", "Calibration coverage (FP32 predictions): "
+                  + ", ".join(f"{c} {100 * v:.1f}%" for c, v in hist.items())]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict, base_path: str) -> tuple[str, str]:
+    """``<base>.report.json`` and ``<base>.report.md``, written atomically."""
+    js, md = base_path + ".report.json", base_path + ".report.md"
+    atomic_write_text(js, json.dumps(report, indent=2, default=float))
+    atomic_write_text(md, markdown(report))
+    return js, md

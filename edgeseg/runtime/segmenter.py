@@ -1,0 +1,100 @@
+"""Segmenter: a BGR frame of any size in, class ids at frame resolution out.
+
+Everything it needs comes from the model file's meta (input size, normalisation, classes,
+palette, output kind); nothing is configured by hand. It runs on any backend of the table.
+
+>>> # seg = Segmenter("model.onnx")            # ONNX Runtime where TensorRT is absent
+>>> # result = seg(frame)                      # result.labels: HxW uint8 at frame size
+>>> # cv2.imwrite("overlay.png", seg.overlay(frame, result))
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..backends import Backend, load_backend
+from ..meta import ModelMeta
+from ..preprocess import check_frame, labels_dtype, labels_to_frame, logits_to_labels, preprocess
+from ..visualize import colorize, legend, overlay
+
+
+@dataclass
+class SegResult:
+    """``labels``: HxW class ids at the frame's size; ``scores``: CxHxW softmax at network size
+    when asked for; ``timings``: milliseconds per stage."""
+
+    labels: np.ndarray
+    scores: np.ndarray | None = None
+    timings: dict = field(default_factory=dict)
+
+    def class_fractions(self, num_classes: int) -> np.ndarray:
+        return np.bincount(self.labels.ravel(), minlength=num_classes)[:num_classes] / self.labels.size
+
+
+class Segmenter:
+    """``Segmenter(path, backend="auto", device="auto")``; call it on BGR frames."""
+
+    def __init__(self, model: str | Backend, backend: str = "auto", *, scores: bool = False,
+                 upsample: str = "labels", **backend_options):
+        self.backend = model if isinstance(model, Backend) else load_backend(model, backend, **backend_options)
+        self.want_scores = scores
+        # "logits": resize scores to the frame before argmax (sharper edges, C x more work);
+        # "labels": argmax at network size then nearest-resize the ids (the fast default).
+        self.upsample = upsample
+
+    @property
+    def meta(self) -> ModelMeta:
+        return self.backend.meta
+
+    def preprocess(self, frame: np.ndarray) -> np.ndarray:
+        return preprocess(frame, self.meta)
+
+    def postprocess(self, out: np.ndarray, frame_shape) -> SegResult:
+        """One network output (logits CxHxW or labels HxW) -> result at ``frame_shape``."""
+        h, w = frame_shape[:2]
+        if self.meta.output_kind == "labels":
+            lab = out.reshape(out.shape[-2:])
+            return SegResult(labels_to_frame(labels_dtype(lab, self.meta.num_classes), (h, w)))
+        scores = None
+        if self.want_scores:
+            e = np.exp(out - out.max(0, keepdims=True))
+            scores = e / e.sum(0, keepdims=True)
+        if self.upsample == "logits":
+            return SegResult(logits_to_labels(out, (h, w)), scores)
+        return SegResult(labels_to_frame(logits_to_labels(out), (h, w)), scores)
+
+    def __call__(self, frame: np.ndarray) -> SegResult:
+        t0 = time.perf_counter()
+        frame = check_frame(frame)
+        x = self.preprocess(frame)
+        t1 = time.perf_counter()
+        out = self.backend.infer(x)[0]
+        t2 = time.perf_counter()
+        result = self.postprocess(out, frame.shape)
+        t3 = time.perf_counter()
+        result.timings = {"preprocess_ms": 1e3 * (t1 - t0), "infer_ms": 1e3 * (t2 - t1),
+                          "postprocess_ms": 1e3 * (t3 - t2), "total_ms": 1e3 * (t3 - t0)}
+        return result
+
+    segment = __call__
+
+    def colorize(self, result: SegResult) -> np.ndarray:
+        return colorize(result.labels, self.meta.palette)
+
+    def overlay(self, frame: np.ndarray, result: SegResult, alpha: float = 0.5) -> np.ndarray:
+        return overlay(frame, result.labels, self.meta.palette, alpha)
+
+    def legend(self) -> np.ndarray:
+        return legend(self.meta.classes, self.meta.palette)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

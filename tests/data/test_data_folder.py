@@ -1,0 +1,117 @@
+"""Image/mask folders: pairing, classes, splits, and every bad input naming its file."""
+
+import cv2
+import numpy as np
+import pytest
+from data_fixtures import blocks_mask, image_for, write
+
+from edgeseg.data import FolderDataset, Sample
+from edgeseg.errors import DataError
+
+
+def test_pairs_by_stem_and_infers_classes(folder_tree):
+    ds = FolderDataset(folder_tree)
+    assert len(ds) == 2 and ds.num_classes == 3
+    assert ds.classes == ("class0", "class1", "class2") and len(ds.palette) == 3
+    s = ds[1]
+    assert isinstance(s, Sample) and s.name == "b"
+    assert s.image.shape == (24, 32, 3) and s.image.dtype == np.uint8
+    assert np.array_equal(s.mask, blocks_mask(24, 32, 3, seed=1))
+    assert np.array_equal(s.image, image_for(s.mask))          # .bmp is lossless
+    assert ds[-1].name == "b" and [x.name for x in ds] == ["a", "b"]
+    with pytest.raises(IndexError):
+        ds[2]
+    assert ds.check() == 2
+
+
+def test_classes_txt_and_num_classes(folder_tree):
+    assert FolderDataset(folder_tree, num_classes=5).classes[-1] == "class4"
+    (folder_tree / "classes.txt").write_text("road\ncar\nperson\nsky\n")
+    assert FolderDataset(folder_tree).classes == ("road", "car", "person", "sky")
+    with pytest.raises(DataError, match="num_classes conflicts"):
+        FolderDataset(folder_tree, num_classes=3)
+
+
+def test_split_subfolders(tmp_path):
+    root = tmp_path / "s"
+    for split, n in (("train", 3), ("val", 1)):
+        for i in range(n):
+            mask = blocks_mask(16, 16, 2, seed=i)
+            write(root / "images" / split / f"{split}{i}.jpg", image_for(mask))
+            write(root / "masks" / split / f"{split}{i}.png", mask)
+    assert len(FolderDataset(root, split="train")) == 3
+    assert [s.name for s in FolderDataset(root, split="val")] == ["val0"]
+    with pytest.raises(DataError, match="split folder not found") as e:
+        FolderDataset(root, split="test")
+    assert "train, val" in str(e.value)
+
+
+def test_missing_mask_names_image_and_expected_mask(folder_tree):
+    (folder_tree / "masks" / "a.png").unlink()
+    with pytest.raises(DataError, match="image has no mask") as e:
+        FolderDataset(folder_tree, num_classes=3)
+    msg = str(e.value)
+    assert str(folder_tree / "images" / "a.png") in msg and str(folder_tree / "masks" / "a.png") in msg
+
+
+def test_size_mismatch_names_the_mask(folder_tree):
+    write(folder_tree / "masks" / "b.png", np.zeros((12, 32), np.uint8))
+    ds = FolderDataset(folder_tree)
+    ds[0]
+    with pytest.raises(DataError, match="mask size differs") as e:
+        ds[1]
+    assert str(folder_tree / "masks" / "b.png") in str(e.value) and "24x32" in str(e.value)
+    with pytest.raises(DataError, match="mask size differs"):
+        ds.check()
+
+
+def test_out_of_range_class_id_names_the_mask(folder_tree):
+    (folder_tree / "classes.txt").write_text("a\nb\nc\n")
+    mask = blocks_mask(24, 32, 3, seed=0)
+    mask[5, 5] = 7
+    mask[0, 0] = 255                                            # ignore is always allowed
+    write(folder_tree / "masks" / "a.png", mask)
+    with pytest.raises(DataError, match="outside the data set's classes") as e:
+        FolderDataset(folder_tree)[0]
+    assert str(folder_tree / "masks" / "a.png") in str(e.value) and "id(s) 7" in str(e.value)
+
+
+def test_corrupt_image_names_the_file(folder_tree):
+    (folder_tree / "images" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is not an image")
+    with pytest.raises(DataError, match="cannot be decoded") as e:
+        FolderDataset(folder_tree, num_classes=3).check()
+    assert str(folder_tree / "images" / "a.png") in str(e.value)
+
+
+def test_colour_mask_is_rejected(folder_tree):
+    colour = np.zeros((24, 32, 3), np.uint8)
+    colour[..., 2] = 128
+    write(folder_tree / "masks" / "a.png", colour)
+    with pytest.raises(DataError, match="colour image, not class ids") as e:
+        FolderDataset(folder_tree, num_classes=3)[0]
+    assert "a.png" in str(e.value)
+
+
+def test_empty_or_wrong_root(tmp_path):
+    with pytest.raises(DataError, match="image folder not found"):
+        FolderDataset(tmp_path)
+    (tmp_path / "images").mkdir()
+    with pytest.raises(DataError, match="no images found"):
+        FolderDataset(tmp_path)
+
+
+def test_images_only(folder_tree):
+    (folder_tree / "masks" / "a.png").unlink()
+    s = FolderDataset(folder_tree, num_classes=3, masks=False)[0]
+    assert s.mask is None and s.image.shape == (24, 32, 3)
+
+
+def test_jpeg_image_is_read_as_bgr(tmp_path):
+    root = tmp_path / "j"
+    img = np.zeros((16, 16, 3), np.uint8)
+    img[..., 2] = 250                                           # red in BGR
+    write(root / "images" / "r.jpeg", img)
+    write(root / "masks" / "r.png", np.zeros((16, 16), np.uint8))
+    got = FolderDataset(root)[0].image
+    assert got[..., 2].mean() > 200 and got[..., 0].mean() < 30
+    assert cv2.imread(str(root / "images" / "r.jpeg")).shape == got.shape
