@@ -19,6 +19,9 @@ EPILOG = """pipeline:  train -> export -> quantize -> build -> run -> bench
 examples:
   edgeseg train --model lraspp_mobilenet_v3_small --data synthetic --epochs 12 --size 256x256
   edgeseg eval runs/train/best.pt --data synthetic
+  edgeseg export runs/train/best.pt --out model.onnx
+  edgeseg calibrate synthetic --model model.onnx --num 256 --out calib.npz
+  edgeseg quantize model.onnx --calib calib.npz --target cpu --val synthetic --max-miou-drop 1.0
   edgeseg models --size 512x512
 data specs: synthetic | synthetic:N | folder:PATH | voc:PATH | cityscapes:PATH"""
 
@@ -144,12 +147,15 @@ def _lazy(module: str, func: str):
     return run
 
 
-from .quantize import command as _quantize_cmd  # noqa: E402  (argument definitions only)
+from .export import command as _export_cmd  # noqa: E402  (argument definitions only)
+from .quantize import command as _quantize_cmd  # noqa: E402
 
 COMMANDS = {
     "train": (add_train, run_train, "train a zoo model on a data set"),
     "eval": (add_eval, run_eval, "score a model: mIoU, per-class IoU, accuracy, Dice"),
     "models": (add_models, run_models, "list the model zoo with parameters and GFLOPs"),
+    "export": (_export_cmd.add_args, _export_cmd.run,
+               "checkpoint -> one self-contained ONNX with meta, onnxsim, parity check"),
     "calibrate": (_quantize_cmd.add_calibrate_args, _lazy(".quantize.command", "run_calibrate"),
                   "collect a calibration set (frames at the model's input size) into an .npz"),
     "quantize": (_quantize_cmd.add_quantize_args, _lazy(".quantize.command", "run_quantize"),

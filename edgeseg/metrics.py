@@ -115,3 +115,29 @@ def miou(pred: np.ndarray, target: np.ndarray, num_classes: int, ignore_index: i
     cm = ConfusionMatrix(num_classes, ignore_index)
     cm.update(pred, target)
     return cm.report().miou
+
+
+def stride_ceiling(masks, stride: int, num_classes: int, ignore_index: int = 255) -> MetricReport:
+    """The best mIoU a model whose logits sit at 1/``stride`` resolution could reach: each
+    ground-truth mask, one-hot, area-averaged down to that resolution (the best such logits),
+    upsampled bilinearly (half-pixel centres, as the heads' ``interpolate(align_corners=False)``)
+    and arg-maxed, scored against the mask itself.
+
+    >>> m = np.zeros((16, 16), np.uint8); m[7:9, 7:9] = 1      # a 2x2 object
+    >>> stride_ceiling([m], 8, 2).iou[1]                        # lost at 1/8 resolution
+    0.0
+    >>> stride_ceiling([m], 1, 2).miou
+    1.0
+    """
+    import cv2
+    cm = ConfusionMatrix(num_classes, ignore_index)
+    for mask in masks:
+        mask = np.asarray(mask)
+        h, w = mask.shape
+        onehot = np.stack([(mask == c) for c in range(num_classes)], axis=-1).astype(np.float32)
+        small = (h // stride or 1, w // stride or 1)
+        low = onehot if stride == 1 else cv2.resize(onehot, (small[1], small[0]), interpolation=cv2.INTER_AREA)
+        low = low.reshape(small[0], small[1], num_classes)
+        up = cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, num_classes)
+        cm.update(up.argmax(-1), mask)
+    return cm.report()

@@ -7,6 +7,7 @@ so the mask is exactly what was drawn, with hard edges.
 from __future__ import annotations
 
 import functools
+import threading
 
 import cv2
 import numpy as np
@@ -100,3 +101,25 @@ def crop(tile: np.ndarray, h: int, w: int, oy: int, ox: int) -> np.ndarray:
     th, tw = tile.shape
     oy, ox = oy % (th - h), ox % (tw - w)
     return tile[oy:oy + h, ox:ox + w]
+
+
+_local = threading.local()
+
+
+def scratch(h: int, w: int) -> dict[str, np.ndarray]:
+    """Per-thread float buffers for the finishing pass, reused from scene to scene.
+
+    Fresh arrays of this size come straight from the OS (mmap) and page-fault on first touch,
+    which cost more than the arithmetic; only the last size is kept.
+    """
+    buf = getattr(_local, "buf", None)
+    if buf is None or buf["M"].shape != (h, w):
+        xs = np.linspace(-1, 1, w, dtype=np.float32)
+        ys = np.linspace(-1, 1, h, dtype=np.float32)
+        buf = {name: np.empty((h, w), np.float32) for name in ("M", "A", "T", "L")}
+        buf.update({name: np.empty((h, w, 3), np.float32) for name in ("M3", "A3", "out")})
+        buf["u8"] = np.empty((h, w, 3), np.uint8)
+        buf["canvas"] = np.empty((h, w, 3), np.uint8)
+        buf["xs"], buf["r2"] = xs, xs[None, :] ** 2 + ys[:, None] ** 2
+        _local.buf = buf
+    return buf

@@ -152,6 +152,8 @@ class Facade:
         if self.end:
             fill(ctx.image, ctx.mask, [pts[2]], ctx.tone(self.color * 0.72, X, self.z0), BUILDING)
             k = 3
+        if np.ptp(pts[0, :, 0]) < 3:     # seen edge-on or far away: details would be sub-pixel
+            return
         fill(ctx.image, None, list(pts[1:2]) + list(pts[k:k + self.n_bands]), ctx.tone(self.color * 0.82, X, zm))
         if self.shop:
             fill(ctx.image, None, [pts[-1]], ctx.tone(self.glass[0] * 0.8, X, zm))

@@ -33,7 +33,14 @@ def example_sheet(num: int = 8, cols: int = 4, size=(256, 256), seed: int = 0, g
 
 
 def write_example_sheet(path: str, **kw) -> None:
-    """Write :func:`example_sheet` as a PNG, atomically."""
+    """Write :func:`example_sheet` as a PNG, atomically.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "sheet.png")
+    >>> write_example_sheet(path, num=2, cols=2, size=(32, 32))
+    >>> cv2.imread(path).shape
+    (64, 68, 3)
+    """
     with atomic_path(path, suffix=".png") as tmp:
         if not cv2.imwrite(tmp, example_sheet(**kw), [cv2.IMWRITE_PNG_COMPRESSION, 9]):
             raise OSError(f"OpenCV could not write {path}")

@@ -16,15 +16,13 @@ True
 
 from __future__ import annotations
 
-import functools
-
 import cv2
 import numpy as np
 
 from ..errors import ConfigError
 from . import _street as st
 from ._actors import make_car, make_person
-from ._paint import crop, darken, fill, noise_tiles
+from ._paint import crop, darken, fill, noise_tiles, scratch
 from ._street import BUILDING, ROAD, SKY, VEG, ZCLIP, Cam, Ctx, pick, rgb
 from .base import Sample, SegDataset
 
@@ -49,6 +47,10 @@ class Street:
     ``render(t)`` draws it at time ``t`` seconds; ``t=0`` is the still scene of
     :func:`render_scene`, later times move cars and walkers, pan the camera and drift the light
     when ``motion`` is on.
+
+    >>> street = Street(4, size=(64, 64))
+    >>> len(street.people) <= 6 and len(street.cars) <= 5, street.render()[1].shape
+    (True, (64, 64))
     """
 
     def __init__(self, seed: int, size=(256, 256), motion: bool = False):
@@ -81,7 +83,8 @@ class Street:
             self.cloud_color = rgb(168, 170, 174) * rng.uniform(0.8, 1.1)
         self.haze = rng.uniform(60, 220) if self.sky == "overcast" else rng.uniform(150, 700)
         self.gain, self.contrast = rng.uniform(0.62, 1.22), rng.uniform(0.8, 1.15)
-        self.tint = rng.uniform(0.9, 1.1, 3)
+        tint = rng.uniform(0.9, 1.1, 3)
+        self._tint = np.clip(np.arange(256)[:, None] * tint, 0, 255).astype(np.uint8).reshape(256, 1, 3)
         self.ramp = rng.uniform(-0.25, 0.25)
         self.vignette = rng.uniform(0.0, 0.35)
         self.sigma = rng.uniform(1.0, 6.0)
@@ -115,12 +118,14 @@ class Street:
                          rng.uniform(0.8, 1.15)) for _ in range(int(rng.integers(0, 4)))]
 
     def _sides(self, rng):
-        self.facades, self.statics, self.grass = [], [], []
+        # Draw order by layer, then by depth within a layer: hedges are long, so depth alone
+        # would paint them over a walker beside them; everything in `park` stands beyond them.
+        self.facades, self.park, self.hedges, self.statics, self.grass = [], [], [], [], []
         for side, edge, walk in ((-1, self.xl, self.walk[0]), (1, self.xr, self.walk[1])):
             outer = edge + side * walk
             if rng.random() < 0.72:
                 z = rng.uniform(-15, 2)
-                while z < 170:
+                while z < 150:
                     gap = rng.uniform(3, 15) if rng.random() < 0.25 else 0.0
                     z += gap
                     length = rng.uniform(8, 35)
@@ -133,19 +138,19 @@ class Street:
                     z += length
                 if rng.random() < 0.3:
                     x_in = outer - side * rng.uniform(0.8, 1.5)
-                    self.statics.append(st.Hedge(x_in, outer, rng.uniform(-5, 20), rng.uniform(30, 120),
-                                                 rng.uniform(0.6, 1.4), pick(rng, st.FOLIAGE), rng.uniform(0, 6)))
+                    self.hedges.append(st.Hedge(x_in, outer, rng.uniform(-5, 20), rng.uniform(30, 120),
+                                                rng.uniform(0.6, 1.4), pick(rng, st.FOLIAGE), rng.uniform(0, 6)))
             else:
                 self.grass.append((outer, side, pick(rng, st.GRASS, 10)))
                 for _ in range(int(rng.integers(6, 18))):
                     x = outer + side * rng.uniform(1.5, 45)
-                    self.statics.append(st.make_tree(rng, x, rng.uniform(4, 160), rng.uniform(0.9, 1.6), 0.3))
+                    self.park.append(st.make_tree(rng, x, rng.uniform(4, 120), rng.uniform(0.9, 1.6), 0.3))
                 if rng.random() < 0.5:
-                    self.statics.append(st.Hedge(outer, outer + side * rng.uniform(0.8, 1.6), rng.uniform(-5, 10),
-                                                 rng.uniform(25, 100), rng.uniform(0.5, 1.2), pick(rng, st.FOLIAGE)))
+                    self.hedges.append(st.Hedge(outer, outer + side * rng.uniform(0.8, 1.6), rng.uniform(-5, 10),
+                                                rng.uniform(25, 100), rng.uniform(0.5, 1.2), pick(rng, st.FOLIAGE)))
             if rng.random() < 0.55:
                 x = edge + side * rng.uniform(0.5, 1.0)
-                for z in np.arange(rng.uniform(5, 16), 130, rng.uniform(7, 18)):
+                for z in np.arange(rng.uniform(5, 16), 100, rng.uniform(7, 18)):
                     self.statics.append(st.make_tree(rng, x, z, rng.uniform(0.8, 1.3)))
         far = np.clip(pick(rng, st.FACADES, 10) * 0.5 + self.sky_hor * 0.5, 0, 255)
         n = int(rng.integers(10, 40))
@@ -237,7 +242,7 @@ class Street:
         """The BGR image and class-id mask at time ``t`` seconds."""
         H, W = self.H, self.W
         cam = self.camera(t)
-        image = np.empty((H, W, 3), np.uint8)
+        image = scratch(H, W)["canvas"]      # drawn on, then finished into a new array
         mask = np.full((H, W), SKY, np.uint8)
         rows = np.clip(np.arange(H, dtype=np.float64) / max(cam.yh, 1.0), 0, 1)[:, None] ** 0.7
         image[:] = (self.sky_top * (1 - rows) + self.sky_hor * rows)[:, None, :].astype(np.uint8)
@@ -247,9 +252,9 @@ class Street:
         self._ground(ctx)
         for f in sorted(self.facades, key=lambda f: -f.z0):
             f.draw(ctx)
-        things = self.statics + self.cars + self.people
-        for thing in sorted(things, key=lambda o: -o.near(t)):
-            thing.draw(ctx, t)
+        for layer in (self.park, self.hedges, self.statics + self.cars + self.people):
+            for thing in sorted(layer, key=lambda o: -o.near(t)):
+                thing.draw(ctx, t)
         return self._finish(image, mask, t), mask
 
     def _ground(self, ctx: Ctx) -> None:
@@ -292,8 +297,8 @@ class Street:
     def _finish(self, image: np.ndarray, mask: np.ndarray, t: float) -> np.ndarray:
         """Texture by class, clouds, light, vignette and sensor noise in one pass.
 
-        Everything is folded into a per-pixel gain ``M`` and offset ``A`` (per channel through the
-        tint), so the full-colour float work is one multiply and one add.
+        Everything grey is folded into a per-pixel gain ``M`` and offset ``A``, so the colour
+        float work is one multiply and one add; the colour tint is a lookup table at the end.
         """
         H, W = self.H, self.W
         tiles = noise_tiles(H, W)
@@ -303,40 +308,39 @@ class Street:
         if self.motion:
             amp, period, phase = self.drift
             gain *= 1 + amp * np.sin(t * 2 * np.pi / period + phase)
-        tex = cv2.LUT(mask, self._lut_grain) * crop(tiles["grain"], H, W, o[0], o[1])
-        tex += cv2.LUT(mask, self._lut_blotch) * crop(tiles["blotch"], H, W, o[2], o[3])
-        tex += 1.0
-        light = _light_map(H, W, float(self.ramp), float(self.vignette))
+        b = scratch(H, W)
+        M, A, T, light = b["M"], b["A"], b["T"], b["L"]
+        np.multiply(b["r2"], np.float32(-0.5 * self.vignette), out=light)
+        light += 1.0
+        light *= 1 + np.float32(self.ramp) * b["xs"]
+        np.multiply(cv2.LUT(mask, self._lut_grain, dst=M), crop(tiles["grain"], H, W, o[0], o[1]), out=M)
+        np.multiply(cv2.LUT(mask, self._lut_blotch, dst=T), crop(tiles["blotch"], H, W, o[2], o[3]), out=T)
+        M += T
+        M += 1.0
         k = np.float32(gain * self.contrast)
-        M = tex * light
+        M *= light
         M *= k
-        A = light * np.float32(110 * (1 - self.contrast) * gain)
-        A += np.float32(self.sigma) * crop(tiles["grain"], H, W, o[6] + frame, o[7] + frame // 3)
-        tint = self.tint.astype(np.float32)
-        chans_m, chans_a = [M * c for c in tint], [A * c for c in tint]
+        np.multiply(light, np.float32(110 * (1 - self.contrast) * gain), out=A)
+        np.multiply(crop(tiles["grain"], H, W, o[6] + frame, o[7] + frame // 3), np.float32(self.sigma), out=T)
+        A += T
+        M3 = cv2.cvtColor(M, cv2.COLOR_GRAY2BGR, dst=b["M3"])
+        A3 = cv2.cvtColor(A, cv2.COLOR_GRAY2BGR, dst=b["A3"])
         r = min(H, int(np.ceil(self.cam.yh + 0.01 * H)) + 1)      # sky never reaches below the horizon
         if self.clouds > 0.05 and r > 0:
             drift = int(t * 6 * H / 256) if self.motion else 0
             c = crop(tiles["cloud"], H, W, o[4], o[5] + drift)[:r]
             alpha = np.clip((c - np.float32(1.0 - self.clouds * 0.8)) * 3.0, 0, 1) * (mask[:r] == SKY)
-            keep, P = 1.0 - alpha, alpha * light[:r] * k
-            for ch in range(3):
-                chans_m[ch][:r] *= keep
-                chans_a[ch][:r] += P * np.float32(self.cloud_color[ch] * tint[ch])
-        out = cv2.multiply(image, cv2.merge(chans_m), dtype=cv2.CV_32F)
-        out += cv2.merge(chans_a)
-        np.clip(out, 0, 255, out=out)
-        result = out.astype(np.uint8)
+            M3[:r] *= cv2.cvtColor(1.0 - alpha, cv2.COLOR_GRAY2BGR)
+            P = alpha * light[:r] * k
+            A3[:r] += cv2.merge([P * np.float32(ch) for ch in self.cloud_color])
+        out = cv2.multiply(image, M3, dst=b["out"], dtype=cv2.CV_32F)
+        out += A3
+        # values are clipped at 0 first, so the "abs" of convertScaleAbs is only its saturating cast
+        np.maximum(out, 0, out=out)
+        result = cv2.LUT(cv2.convertScaleAbs(out, dst=b["u8"]), self._tint)
         if self.blur:
             result = cv2.GaussianBlur(result, (3, 3), 0.8)
         return result
-
-
-@functools.lru_cache(maxsize=64)
-def _light_map(h: int, w: int, ramp: float, vignette: float) -> np.ndarray:
-    xs = np.linspace(-1, 1, w, dtype=np.float32)
-    ys = np.linspace(-1, 1, h, dtype=np.float32)
-    return (1 + ramp * xs)[None, :] * (1 - vignette * 0.5 * (xs[None, :] ** 2 + ys[:, None] ** 2))
 
 
 def render_scene(seed: int, size=(256, 256)) -> tuple[np.ndarray, np.ndarray]:

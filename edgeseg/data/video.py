@@ -91,4 +91,3 @@ def write_video(path: str | os.PathLike, num_frames: int = 60, fps: float = 15.0
         finally:
             writer.release()
     return masks
-

@@ -7,8 +7,9 @@
 >>> import argparse
 >>> p = argparse.ArgumentParser(prog="edgeseg export"); add_args(p)
 >>> a = p.parse_args(["best.pt", "--input", "uint8", "--size", "256x320"])
->>> options_from_args(a)
-ExportOptions(size=(256, 320), batch=1, dynamic=False, opset=17, input_dtype='uint8', color_order='BGR', output_kind='logits')
+>>> o = options_from_args(a)
+>>> o.size, o.input_dtype, o.color_order, o.layout, o.output_kind
+((256, 320), 'uint8', 'BGR', 'NHWC', 'logits')
 """
 
 from __future__ import annotations

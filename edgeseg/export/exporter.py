@@ -222,7 +222,8 @@ def _check(model, opset: int, tensorrt, log) -> tuple[str, ...]:
     try:
         onnx.checker.check_model(model, full_check=True)
     except Exception as exc:
-        raise ModelError("the exported graph fails onnx.checker", got=f"{type(exc).__name__}: {str(exc)[:300]}",
+        raise ModelError("the exported graph fails onnx.checker",
+                         got=f"{type(exc).__name__}: {str(exc)[:300]}",
                          fix="export with simplify=False (--no-simplify); report the model name") from exc
     written = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
     if written != opset:
@@ -245,6 +246,7 @@ def read_onnx_meta(path) -> ModelMeta:
     except EdgesegError:
         raise
     except Exception as exc:
-        raise ModelError("cannot read the ONNX file", path=path, got=f"{type(exc).__name__}: {str(exc)[:200]}",
+        raise ModelError("cannot read the ONNX file", path=path,
+                         got=f"{type(exc).__name__}: {str(exc)[:200]}",
                          fix="the file is truncated or not ONNX; export it again") from exc
     return get_onnx_meta(proto, path)

@@ -31,9 +31,10 @@ EXPORTER = "torch.onnx TorchScript exporter (dynamo=False)"
 
 def dynamic_axes(layout: str, output_kind: str, input_name: str, output_name: str) -> dict:
     """Batch, height and width of input and output are named symbolic dims."""
-    names = {0: "batch", 1: "height", 2: "width"} if layout == "NHWC" else {0: "batch", 2: "height", 3: "width"}
-    out = {0: "batch", 1: "height", 2: "width"} if output_kind == "labels" else {0: "batch", 2: "height", 3: "width"}
-    return {input_name: names, output_name: out}
+    hw_first = {0: "batch", 1: "height", 2: "width"}   # NHWC input, N,H,W labels
+    channels_first = {0: "batch", 2: "height", 3: "width"}  # NCHW input, N,C,H,W logits
+    return {input_name: hw_first if layout == "NHWC" else channels_first,
+            output_name: hw_first if output_kind == "labels" else channels_first}
 
 
 def torch_to_onnx(module: torch.nn.Module, example: torch.Tensor, *, opset: int = 17,

@@ -32,7 +32,8 @@ def parity_frames(size: tuple[int, int], count: int = 4, seed: int = 0) -> list[
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w]
     structured = [
-        np.stack([xx * 255 // max(w - 1, 1), yy * 255 // max(h - 1, 1), (xx + yy) * 255 // max(h + w - 2, 1)], -1),
+        np.stack([xx * 255 // max(w - 1, 1), yy * 255 // max(h - 1, 1),
+                  (xx + yy) * 255 // max(h + w - 2, 1)], -1),
         np.where(((yy // 8 + xx // 8) % 2)[..., None] == 1, [30, 200, 90], [220, 40, 160]),
         np.stack([(xx % 16) * 16, np.full_like(xx, 128), (yy % 8) * 32], -1),
     ]

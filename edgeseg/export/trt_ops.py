@@ -5,7 +5,8 @@ TensorRT 8.5 (JetPack 5.1; the 8.6 table adds nothing the zoo uses), and those t
 10.x adds (JetPack 6.1+). The default target is 8.5, the oldest TensorRT an edgeseg model must
 build on, so a graph that passes parses everywhere. Beyond op types it checks the restrictions the
 tables state for ops export emits: the opset (8.5/8.6 parse up to 17), Resize modes, and inputs
-that must be initializers (Conv weights, Slice/Squeeze/Unsqueeze axes, ...). A real parse is still the build stage's job on a device.
+that must be initializers (Conv weights, Slice/Squeeze/Unsqueeze axes, ...). A real parse is
+still the build stage's job, on a device.
 
 >>> import onnx
 >>> from onnx import helper, TensorProto

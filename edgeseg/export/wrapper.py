@@ -36,7 +36,8 @@ LABELS_DTYPE = torch.int32  # see the module docstring for why not uint8
 
 
 class ExportWrapper(nn.Module):
-    """``network`` (NCHW float in ``net_meta``'s order -> logits or {"out": logits}) as ``graph_meta`` says."""
+    """Wrap ``network`` (NCHW float in ``net_meta``'s order -> logits or {"out": logits}) so the
+    graph takes and returns what ``graph_meta`` says."""
 
     def __init__(self, network: nn.Module, net_meta: ModelMeta, graph_meta: ModelMeta):
         super().__init__()

@@ -81,4 +81,3 @@ def test_missing_path_is_named(tmp_path, scheme):
     assert str(missing) in str(e.value)
     with pytest.raises(DataError, match="needs a path"):
         open_dataset(f"{scheme}:")
-

@@ -12,20 +12,7 @@ from edgeseg.export import exporter, simplify
 from edgeseg.export.parity import check_parity
 from edgeseg.meta import ModelMeta
 
-from export_helpers import calibrated
-
-
-class TinyNet(torch.nn.Module):
-    """Two convs and an upsample: exports in a fraction of a second."""
-
-    def __init__(self, classes=2):
-        super().__init__()
-        self.body = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, 2, 1), torch.nn.ReLU(),
-                                        torch.nn.Conv2d(8, classes, 1))
-
-    def forward(self, x):
-        return {"out": torch.nn.functional.interpolate(self.body(x), size=x.shape[-2:],
-                                                       mode="bilinear", align_corners=False)}
+from export_helpers import TinyNet, calibrated
 
 
 META = ModelMeta(model="tiny", classes=("a", "b"), input_size=(32, 32))

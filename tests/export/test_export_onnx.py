@@ -15,7 +15,9 @@ from edgeseg.export import export_onnx, read_onnx_meta
 from edgeseg.preprocess import preprocess, preprocess_batch
 from edgeseg.train.checkpoint import build_from_checkpoint
 
-from export_helpers import SIZE, frames
+from edgeseg.meta import ModelMeta
+
+from export_helpers import SIZE, TinyNet, frames
 
 
 def _run(path, batch):
@@ -133,3 +135,16 @@ def test_size_off_the_stride_works_with_a_warning(checkpoint, tmp_path):
     assert r.meta.input_size == (65, 67) and r.parity["argmax_agreement"] >= 0.995
     warning = [line for line in lines if line.startswith("warning:")]
     assert warning and "not a multiple of 16" in warning[0] and "64x64" in warning[0]  # os 16
+
+
+def test_float_graph_may_take_bgr_and_swaps_channels_itself(tmp_path):
+    meta = ModelMeta(model="tiny", classes=("a", "b"), input_size=(32, 32))
+    torch.manual_seed(0)
+    net = TinyNet().eval()
+    rgb = export_onnx(net, tmp_path / "rgb.onnx", meta=meta, log=None)
+    bgr = export_onnx(net, tmp_path / "bgr.onnx", meta=meta, color_order="bgr", log=None)
+    assert bgr.meta.color_order == "BGR" and bgr.meta.mean == meta.mean[::-1] and "Gather" in bgr.ops
+    frame = frames(1, size=(32, 32))[0]
+    a = _run(rgb.path, preprocess(frame, rgb.meta))
+    b = _run(bgr.path, preprocess(frame, bgr.meta))
+    assert np.abs(a - b).max() < 1e-5

@@ -1,0 +1,30 @@
+"""Shared fixtures: one tiny model trained on synthetic scenes and exported once per session."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A lraspp_mobilenet_v3_small trained briefly at 64x64: a checkpoint whose predictions mean
+    something (an untrained net ties every logit), cheap enough for every test session."""
+    from edgeseg.train import TrainConfig, train
+    out = tmp_path_factory.mktemp("tiny_run")
+    cfg = TrainConfig(model="lraspp_mobilenet_v3_small", data="synthetic", size=(64, 64), batch=8,
+                      epochs=3, num_train=96, num_val=16, lr=5e-3, loss="ce+dice", seed=0, out=str(out))
+    result = train(cfg, log=lambda *a, **k: None, progress_file=None)
+    return result
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_run, tmp_path_factory):
+    """The tiny checkpoint exported to a float ONNX at 64x64 (logits)."""
+    from edgeseg.export import export_onnx
+    out = tmp_path_factory.mktemp("tiny_onnx") / "model.onnx"
+    export_onnx(tiny_run.last_checkpoint, str(out), log=lambda *a, **k: None)
+    return str(out)
+
+
+def pytest_report_header(config):
+    return f"edgeseg tests; CPU threads available: {os.cpu_count()}"
