@@ -19,7 +19,8 @@ extras = {
     # On a Jetson these come with JetPack (python3-libnvinfer, and pycuda in most images):
     # do not pip-install them there. On a desktop they come from NVIDIA's TensorRT wheels.
     "trt": ["tensorrt>=10.0", "pycuda"],
-    "dev": ["pytest>=7", "pytest-timeout"],
+    # cuda-python installs without a GPU; the tests use it to exercise the no-GPU error path.
+    "dev": ["pytest>=7", "pytest-timeout", "cuda-python"],
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 

@@ -22,6 +22,8 @@ examples:
   edgeseg export runs/train/best.pt --out model.onnx
   edgeseg calibrate synthetic --model model.onnx --num 256 --out calib.npz
   edgeseg quantize model.onnx --calib calib.npz --target cpu --val synthetic --max-miou-drop 1.0
+  edgeseg build model.tensorrt.int8.onnx --precision int8          (needs TensorRT)
+  edgeseg compare model.onnx model.engine --data synthetic
   edgeseg models --size 512x512
 data specs: synthetic | synthetic:N | folder:PATH | voc:PATH | cityscapes:PATH"""
 
@@ -147,7 +149,9 @@ def _lazy(module: str, func: str):
     return run
 
 
-from .export import command as _export_cmd  # noqa: E402  (argument definitions only)
+from . import compare_command as _compare_cmd  # noqa: E402  (argument definitions only)
+from .build import command as _build_cmd  # noqa: E402
+from .export import command as _export_cmd  # noqa: E402
 from .quantize import command as _quantize_cmd  # noqa: E402
 
 COMMANDS = {
@@ -160,6 +164,10 @@ COMMANDS = {
                   "collect a calibration set (frames at the model's input size) into an .npz"),
     "quantize": (_quantize_cmd.add_quantize_args, _lazy(".quantize.command", "run_quantize"),
                  "INT8 Q/DQ ONNX for TensorRT or ONNX Runtime CPU, inside an accuracy budget"),
+    "build": (_build_cmd.add_args, _build_cmd.run,
+              "ONNX -> TensorRT engine (fp32/fp16/int8, profiles, DLA, timing cache) with a header"),
+    "compare": (_compare_cmd.add_args, _compare_cmd.run,
+                "compare two models/backends: argmax agreement, logit difference, mIoU of each"),
 }
 
 

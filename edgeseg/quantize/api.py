@@ -75,7 +75,7 @@ def _latency(path: str, meta: ModelMeta, threads, runs: int):
         return measure_latency(b, x, runs=runs, warmup=max(2, runs // 10)).to_dict()
 
 
-def quantize_model(model_path: str, calib, out: str | None = None, *, method: str = "entropy",
+def quantize_model(model_path: str, calib, out: str | None = None, *, method: str = "percentile",
                    target: str = "tensorrt", quantizer: str = "ort", num: int = 256, val=None,
                    val_num: int | None = None, max_miou_drop: float | None = None,
                    keep_float=(), sensitivity_images: int = 24, bench_runs: int = 20,
@@ -157,7 +157,7 @@ def quantize_model(model_path: str, calib, out: str | None = None, *, method: st
                     raise ConfigError("--max-miou-drop search needs --quantizer ort",
                                       got="modelopt", fix="use --quantizer ort for the budget search")
                 subset = list(range(min(len(val_data), sensitivity_images)))
-                nodes = [n for n, _ in quantizable_nodes(prepared) if n not in keep_float]
+                nodes = [n for n, _ in quantizable_nodes(prepared) if n and n not in keep_float]
                 log(f"over budget ({max_miou_drop} points): measuring sensitivity of "
                     f"{len(group_nodes(nodes))} layer groups on {len(subset)} images")
                 res = fit_budget(

@@ -28,9 +28,9 @@ def group_nodes(names: list[str], depth: int = 1) -> dict[str, list[str]]:
             if len(set(level)) != 1:
                 break
             common += 1
-        common = min(common, min(len(p) for p in pathed) - 1)
     groups: dict[str, list[str]] = {}
     for name, p in zip(names, parts):
+        # A node sitting at the shared prefix itself (e.g. the final Resize) is its own group.
         key = "/".join(p[common:common + depth]) or name
         groups.setdefault(key, []).append(name)
     return groups

@@ -42,8 +42,9 @@ def add_quantize_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="FP32 .onnx written by edgeseg export (logits output)")
     p.add_argument("--calib", required=True,
                    help="calib.npz from edgeseg calibrate, or an image folder / video / data spec")
-    p.add_argument("--method", choices=("minmax", "entropy", "percentile"), default="entropy",
-                   help="activation range calibration (default entropy, 2048 bins)")
+    p.add_argument("--method", choices=("minmax", "entropy", "percentile"), default="percentile",
+                   help="activation range calibration: percentile (default, 99.99%% of |x|), "
+                        "entropy (TensorRT's KL search, 2048 bins) or minmax")
     p.add_argument("--target", choices=("tensorrt", "cpu"), default="tensorrt",
                    help="tensorrt: symmetric int8 Q/DQ, zero point 0, per-channel weights (TensorRT "
                         "10 and 11); cpu: uint8 activations / int8 weights, fast on ONNX Runtime CPU")

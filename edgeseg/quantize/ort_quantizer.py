@@ -156,6 +156,7 @@ def quantize_with_ranges(model_path: str, out_path: str, ranges, method: str, ta
             q.quantize_static(model_path, out_path, calibration_data_reader=None,
                               calibration_cache_path=cache, quant_format=q.QuantFormat.QDQ,
                               per_channel=target.per_channel, activation_type=qtype[target.activation],
+                              op_types_to_quantize=list(target.op_types) if target.op_types else None,
                               weight_type=qtype[target.weight], nodes_to_exclude=list(nodes_to_exclude),
                               calibrate_method=cm, extra_options=extra)
     if nodes_to_exclude:

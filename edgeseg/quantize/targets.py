@@ -22,6 +22,7 @@ class QuantTarget:
     quantize_bias: bool
     float_weights_with_qdq: bool
     why: str
+    op_types: tuple[str, ...] | None = None  # None: every op type ONNX Runtime can quantize
 
 
 TARGETS = {

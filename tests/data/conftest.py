@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_fixtures import CITY_LABEL_IDS, blocks_mask, image_for, write
+from .data_fixtures import CITY_LABEL_IDS, blocks_mask, image_for, write
 
 from edgeseg.data.png import write_index_png
 from edgeseg.data.voc import voc_colormap

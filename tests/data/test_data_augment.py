@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from data_fixtures import blocks_mask, image_for
+from .data_fixtures import blocks_mask, image_for
 
 from edgeseg.data import ColorJitter, Compose, HorizontalFlip, RandomCrop, RandomScale, train_augment
 from edgeseg.errors import ConfigError

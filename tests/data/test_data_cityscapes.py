@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from data_fixtures import CITY_LABEL_IDS, CITY_TRAIN_IDS, write
+from .data_fixtures import CITY_LABEL_IDS, CITY_TRAIN_IDS, write
 
 from edgeseg.data import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, CityscapesDataset
 from edgeseg.data.cityscapes import LABEL_TO_TRAIN

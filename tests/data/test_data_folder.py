@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 import pytest
-from data_fixtures import blocks_mask, image_for, write
+from .data_fixtures import blocks_mask, image_for, write
 
 from edgeseg.data import FolderDataset, Sample
 from edgeseg.errors import DataError

@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 import pytest
-from data_fixtures import blocks_mask
+from .data_fixtures import blocks_mask
 
 from edgeseg.data import VOC_CLASSES, VOC_PALETTE, VOCDataset
 from edgeseg.data.png import write_index_png

@@ -2,7 +2,7 @@
 
 import pytest
 
-from export_helpers import make_checkpoint
+from .export_helpers import make_checkpoint
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from edgeseg.export import exporter, simplify
 from edgeseg.export.parity import check_parity
 from edgeseg.meta import ModelMeta
 
-from export_helpers import TinyNet, calibrated
+from .export_helpers import TinyNet, calibrated
 
 
 META = ModelMeta(model="tiny", classes=("a", "b"), input_size=(32, 32))

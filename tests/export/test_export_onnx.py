@@ -17,7 +17,7 @@ from edgeseg.train.checkpoint import build_from_checkpoint
 
 from edgeseg.meta import ModelMeta
 
-from export_helpers import SIZE, TinyNet, frames
+from .export_helpers import SIZE, TinyNet, frames
 
 
 def _run(path, batch):
