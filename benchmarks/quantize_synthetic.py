@@ -36,6 +36,7 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=60, help="latency runs per variant")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--max-miou-drop", type=float, default=1.0)
+    p.add_argument("--size", default=None, help="export a checkpoint at HxW (default: its training size)")
     p.add_argument("--out", default=None)
     a = p.parse_args(argv)
 
@@ -44,7 +45,8 @@ def main(argv=None) -> int:
     if a.model.endswith((".pt", ".pth")):
         from edgeseg.export import export_onnx
         onnx_path = os.path.join(work, "model.onnx")
-        export_onnx(a.model, onnx_path)
+        size = tuple(int(v) for v in a.size.lower().split("x")) if a.size else None
+        export_onnx(a.model, onnx_path, size=size)
     with load_backend(onnx_path, device="cpu") as b:
         meta = b.meta
     calib = build_calibration_set("synthetic", meta, a.calib_num)

@@ -20,7 +20,7 @@ Typical use (on a Jetson or a GPU machine with TensorRT)::
 
 from __future__ import annotations
 
-import importlib
+from ..utils.lazy import lazy_exports
 
 # public name -> module that defines it; imported on first attribute access (PEP 562).
 _LAZY = {
@@ -43,13 +43,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from .._optional import require
 from ..errors import ConfigError, EdgesegError, ModelError
 from ..meta import ModelMeta
+from ..utils.files import file_sha256
 
 _QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
 
@@ -32,14 +32,6 @@ class OnnxSource:
     inputs: tuple[InputSpec, ...]
     qdq: bool
     model: Any = field(default=None, compare=False, repr=False)   # the onnx.ModelProto
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def has_qdq(model) -> bool:

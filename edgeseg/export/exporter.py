@@ -21,7 +21,6 @@ True
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from ..backends.onnx_meta import get_onnx_meta, set_onnx_meta
 from ..errors import ConfigError, EdgesegError, ModelError
 from ..meta import ModelMeta
 from ..utils.atomic import atomic_path
+from ..utils.files import file_sha256
 from .onnx_export import EXPORTER, INPUT_NAME, dynamic_axes, torch_to_onnx
 from .options import ExportOptions, check_network_meta, export_meta
 from .parity import check_parity
@@ -54,14 +54,6 @@ class ExportResult:
     parity: dict | None
     opset: int
     ops: tuple[str, ...]
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _load_network(source, meta: ModelMeta | None):

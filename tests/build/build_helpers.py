@@ -14,36 +14,10 @@ from edgeseg.backends.onnx_meta import set_onnx_meta
 from edgeseg.build.gpu import GpuInfo
 from edgeseg.meta import ModelMeta
 
-MODEL = "lraspp_mobilenet_v3_small"
-SIZE = (64, 64)
-CLASSES = ("road", "car", "sky")
+# The same tiny calibrated checkpoint the export tests use.
+from ..export.export_helpers import CLASSES, MODEL, SIZE, calibrated, make_checkpoint  # noqa: E402,F401
+
 ORIN = GpuInfo("Orin", "8.7")
-
-
-def calibrated(name: str = MODEL, num_classes: int = 3, seed: int = 0) -> torch.nn.Module:
-    """A zoo model with BatchNorm statistics measured on random images (as tests/export does):
-    a fresh net's logits tie everywhere and prove nothing."""
-    from edgeseg.models import build_model
-    torch.manual_seed(seed)
-    net = build_model(name, num_classes=num_classes)
-    for m in net.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.reset_running_stats()
-            m.momentum = None
-    net.train()
-    with torch.no_grad():
-        for _ in range(3):
-            net(torch.rand(4, 3, *SIZE) * 4 - 2)
-    return net.eval()
-
-
-def make_checkpoint(path, name: str = MODEL, seed: int = 0) -> ModelMeta:
-    from edgeseg.train.checkpoint import save_checkpoint
-    meta = ModelMeta(model=name, classes=CLASSES, input_size=SIZE,
-                     provenance={"trainer": "edgeseg train", "data": "synthetic", "epochs": 1})
-    save_checkpoint(path, {"model": calibrated(name, len(CLASSES), seed).state_dict(),
-                           "meta": meta.to_dict(), "model_args": {}, "epoch": 1})
-    return meta
 
 
 class TinyNet(torch.nn.Module):
