@@ -47,7 +47,16 @@ def measure_latency(fn, x, runs: int = 50, warmup: int = 5, min_seconds: float =
             fn(x)
             times.append((time.perf_counter() - t0) * 1e3)
             bar.update(1)
-    t = np.asarray(times)
+    return stats_from_times(times)
+
+
+def stats_from_times(times_ms) -> LatencyStats:
+    """Percentiles of per-call times already measured (e.g. interleaved with other variants).
+
+    >>> stats_from_times([1.0, 2.0, 3.0]).p50_ms
+    2.0
+    """
+    t = np.asarray(times_ms, dtype=np.float64)
     p50 = float(np.percentile(t, 50))
     p99 = float(np.percentile(t, 99))
     return LatencyStats(runs=len(t), mean_ms=float(t.mean()), p50_ms=p50,

@@ -1,0 +1,240 @@
+"""Result sinks named by URI, from one table: video file, display, HTTP preview, mask PNGs, callback, null.
+
+A sink gets ``start(fps, stats)`` once, ``write(result)`` per frame (``result.image`` is the
+rendered BGR overlay, ``result.labels`` the class ids, ``result.frame`` the captured
+:class:`~edgeseg.runtime.sources.Frame`) and ``close()``. :class:`SinkSet` drives several at
+once: a sink that raises is counted and logged once per kind, and the others keep going.
+
+>>> normalize_sink("out.mp4"), normalize_sink("masks/"), sink_class("null://").__name__
+('file://out.mp4', 'masks://masks/', 'NullSink')
+>>> got = []
+>>> sinks = SinkSet([got.append, "null://"], log=None)
+>>> sinks.start(30.0); sinks.write("r"); sinks.close(); got
+['r']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+import cv2
+
+from ..errors import ConfigError, DataError, EdgesegError
+from ..utils.atomic import atomic_path
+from .uri import split_uri, unknown_scheme
+
+
+class SinkError(EdgesegError):
+    """A sink cannot be opened or written (no display, port in use, disk full)."""
+
+
+class Sink:
+    """Base of all sinks; ``kind`` names it in logs and error counts."""
+
+    scheme = ""
+
+    def __init__(self, uri: str = "", log=print):
+        self.uri, self.log = uri, log
+        self.fps = 30.0
+        self.stats = lambda: {}
+
+    @property
+    def kind(self) -> str:
+        return self.scheme or type(self).__name__
+
+    def start(self, fps: float, stats=None) -> None:
+        self.fps = float(fps or 30.0)
+        if stats is not None:
+            self.stats = stats
+
+    def write(self, result) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class NullSink(Sink):
+    scheme = "null"
+
+    def write(self, result) -> None:
+        pass
+
+
+class CallbackSink(Sink):
+    """Calls a Python function with each result: ``Stream(src, seg, sink=my_fn)``."""
+
+    scheme = "callback"
+
+    def __init__(self, fn, log=print):
+        super().__init__(getattr(fn, "__name__", repr(fn)), log)
+        self.fn = fn
+
+    def write(self, result) -> None:
+        self.fn(result)
+
+
+class FileSink(Sink):
+    """A video file at the source's frame rate, written to a temp file and renamed on close,
+    so an interrupted run never leaves a truncated video under the final name."""
+
+    scheme = "file"
+    FOURCC = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v", ".mov": "mp4v"}
+
+    def __init__(self, uri: str, log=print):
+        super().__init__(uri, log)
+        self.path = split_uri(uri)[1]
+        self.suffix = os.path.splitext(self.path)[1].lower()
+        if self.suffix not in self.FOURCC:
+            raise ConfigError("unsupported video file type for a sink", path=self.path,
+                              expected=" | ".join(self.FOURCC), got=self.suffix or "(no suffix)")
+        self._writer = None
+        self._atomic = contextlib.ExitStack()
+        self.frames = 0
+
+    def _open(self, image) -> None:
+        tmp = self._atomic.enter_context(atomic_path(self.path, suffix=self.suffix))
+        h, w = image.shape[:2]
+        self.size = (w, h)
+        self._writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*self.FOURCC[self.suffix]), self.fps, self.size)
+        if not self._writer.isOpened():
+            raise SinkError("OpenCV cannot open a video writer", path=self.path,
+                            fix="pip install opencv-python (its wheels include FFmpeg)")
+        if self.log:
+            self.log(f"sink file: {self.path} ({h}x{w} at {self.fps:g} fps, {self.FOURCC[self.suffix]})")
+
+    def write(self, result) -> None:
+        image = result.image
+        if self._writer is None:
+            self._open(image)
+        if (image.shape[1], image.shape[0]) != self.size:  # a writer takes one size only
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        self._writer.write(image)
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        self._atomic.close()  # fsync + rename the temp file into place
+
+
+class MasksSink(Sink):
+    """One PNG of class ids per frame, ``DIR/000042.png`` by frame index."""
+
+    scheme = "masks"
+
+    def __init__(self, uri: str, log=print):
+        super().__init__(uri, log)
+        self.folder = split_uri(uri)[1]
+        os.makedirs(self.folder, exist_ok=True)
+
+    def write(self, result) -> None:
+        path = os.path.join(self.folder, f"{result.frame.index:06d}.png")
+        with atomic_path(path, suffix=".png") as tmp:
+            if not cv2.imwrite(tmp, result.labels):
+                raise DataError("cannot write mask PNG", path=path, fix="check the folder and free space")
+
+
+class DisplaySink(Sink):
+    """An OpenCV window (``display://``); a clear error on a machine without a display."""
+
+    scheme = "display"
+
+    def start(self, fps: float, stats=None) -> None:
+        super().start(fps, stats)
+        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            raise SinkError("display:// needs a display, and none is set", got="DISPLAY and WAYLAND_DISPLAY unset",
+                            fix="run on the desktop (or ssh -X), or preview in a browser with "
+                                "--sink http://127.0.0.1:8080")
+        self.window = split_uri(self.uri)[1] or "edgeseg"
+
+    def write(self, result) -> None:
+        try:
+            cv2.imshow(self.window, result.image)
+            cv2.waitKey(1)
+        except cv2.error as exc:
+            raise SinkError("OpenCV cannot open a window", got=str(exc).strip()[-200:],
+                            fix="opencv-python-headless has no GUI: install opencv-python, or use "
+                                "--sink http://127.0.0.1:8080") from None
+
+    def close(self) -> None:
+        with contextlib.suppress(cv2.error):
+            cv2.destroyWindow(self.window)
+
+
+def _http_sink(uri: str, log=print):
+    from .preview import PreviewSink  # the HTTP server only when asked for
+    return PreviewSink(uri, log=log)
+
+
+# scheme -> factory(uri, log): the ONE place a sink URI picks an implementation.
+SINKS = {"file": FileSink, "null": NullSink, "display": DisplaySink, "masks": MasksSink, "http": _http_sink}
+
+
+def normalize_sink(uri: str) -> str:
+    """A bare video path -> ``file://``, a bare folder path (ending in /) -> ``masks://``."""
+    scheme, _ = split_uri(uri)
+    if scheme:
+        return uri
+    return f"masks://{uri}" if uri.endswith(os.sep) else f"file://{uri}"
+
+
+def sink_class(uri: str):
+    scheme = split_uri(normalize_sink(uri))[0]
+    if scheme not in SINKS:
+        raise unknown_scheme("sinks", scheme, SINKS)
+    return SINKS[scheme]
+
+
+def open_sink(target, log=print) -> Sink:
+    """A Sink from a URI, a callable, or a Sink (returned as it is)."""
+    if isinstance(target, Sink):
+        return target
+    if callable(target):
+        return CallbackSink(target, log)
+    uri = normalize_sink(str(target))
+    return sink_class(uri)(uri, log=log)
+
+
+class SinkSet:
+    """Several sinks as one; failures are counted per kind and logged once per kind."""
+
+    def __init__(self, targets, log=print, on_error=None):
+        if targets is None or isinstance(targets, (str, Sink)) or callable(targets):
+            targets = [targets] if targets is not None else ["null://"]
+        self.log, self.on_error = log, on_error
+        self.sinks = [open_sink(t, log) for t in targets]
+        self.errors: dict[str, int] = {}
+
+    def start(self, fps: float, stats=None) -> None:
+        for s in self.sinks:
+            s.start(fps, stats)
+
+    def write(self, result) -> None:
+        for s in self.sinks:
+            try:
+                s.write(result)
+            except Exception as exc:  # noqa: BLE001  a sink must never stop capture
+                self._failed(s, exc)
+
+    def _failed(self, sink: Sink, exc: Exception) -> None:
+        first = sink.kind not in self.errors
+        self.errors[sink.kind] = self.errors.get(sink.kind, 0) + 1
+        if self.on_error:
+            self.on_error(sink, exc)
+        if first and self.log:
+            self.log(f"sink {sink.kind} failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                     "further errors of this sink are only counted")
+
+    def close(self) -> None:
+        for s in self.sinks:
+            try:
+                s.close()
+            except Exception as exc:  # noqa: BLE001  close the others regardless
+                self._failed(s, exc)
+
+    def __iter__(self):
+        return iter(self.sinks)

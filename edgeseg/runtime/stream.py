@@ -1,0 +1,365 @@
+"""The streaming runtime: capture -> preprocess -> infer -> postprocess/render -> sinks, pipelined.
+
+Four threads joined by small bounded queues, so decoding, drawing and encoding overlap
+inference (OpenCV and ONNX Runtime release the GIL). Two policies:
+
+- ``latest``: only the newest frame is processed. The capture thread fetches a frame when the
+  inference thread is about to want one, so no frame waits behind a busy network; a live
+  source keeps overwriting its one slot meanwhile (those drops are counted).
+- ``all``: every frame is processed in order, queues block; output frames == input frames.
+
+Faults do not stop it: a source that fails is reopened with exponential back-off, a corrupt
+frame is skipped and counted, a sink that raises is counted and logged once. Ctrl-C drains
+the frames in flight, closes the sinks (the video file is renamed into place) and prints the
+final statistics.
+
+>>> # for r in Stream("synthetic://", "model.onnx", sink="http://127.0.0.1:8080"):   # the loop
+>>> #     print(r.index, r.age_ms)
+>>> # stats = Stream("clip.mp4", seg, sink="file://out.mp4", policy="all").run()    # or done
+>>> Stream.POLICIES
+('auto', 'latest', 'all')
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from ..preprocess import check_frame
+from .segmenter import Segmenter, SegResult
+from .sinks import SinkSet
+from .smoothing import Smoother
+from .sources import EndOfStream, Frame, Source, make_source
+from .stats import StreamStats
+
+_END = object()  # end of stream, passed down the queues
+
+
+@dataclass
+class StreamResult:
+    """One processed frame: ``labels`` at frame size, ``image`` the rendered BGR output,
+    ``timings`` in ms per stage; ``frame.gt`` carries ground truth where the source has it."""
+
+    frame: Frame
+    labels: np.ndarray
+    image: np.ndarray
+    result: SegResult
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def index(self) -> int:
+        return self.frame.index
+
+    @property
+    def age_ms(self) -> float:
+        """Milliseconds from capture to now."""
+        return 1e3 * (time.monotonic() - self.frame.timestamp)
+
+
+class Stream:
+    """``Stream(source, segmenter, sink=..., policy="latest"|"all", smooth=0, ...)``.
+
+    ``source``: URI or :class:`Source`; ``segmenter``: :class:`Segmenter` or a model path;
+    ``sink``: URI, callable, Sink, or a list of them (default ``null://``); ``render``:
+    ``overlay`` | ``color`` | ``none`` (the frame as is); ``max_frames``: stop after that many;
+    ``backoff``: (first, longest) reconnect delay in seconds; ``stall_s``: a live source silent
+    that long counts as dropped out; ``report_every``: seconds between stats lines (None: never).
+    """
+
+    POLICIES = ("auto", "latest", "all")
+    RENDER = ("overlay", "color", "none")
+
+    def __init__(self, source, segmenter, sink=None, *, policy: str = "auto", smooth: int = 0,
+                 render: str = "overlay", alpha: float = 0.5, max_frames: int | None = None,
+                 reconnect: bool = True, backoff=(0.1, 5.0), stall_s: float = 10.0, queue_size: int = 2,
+                 report_every: float | None = 5.0, log=print, source_options: dict | None = None,
+                 device: str = "auto", backend: str = "auto"):
+        if policy not in self.POLICIES:
+            raise ConfigError("unknown stream policy", expected=" | ".join(self.POLICIES), got=policy)
+        if render not in self.RENDER:
+            raise ConfigError("unknown render mode", expected=" | ".join(self.RENDER), got=render)
+        if max_frames is not None and max_frames < 1:
+            raise ConfigError("max_frames must be >= 1", got=max_frames)
+        self.log = log or (lambda *a, **k: None)
+        self._own_seg = not isinstance(segmenter, Segmenter)
+        self.segmenter = Segmenter(segmenter, backend, device=device) if self._own_seg else segmenter
+        self.source = source if isinstance(source, Source) else None
+        self._source_spec, self._source_options = source, dict(source_options or {}, log=log)
+        self.policy, self.render, self.alpha = policy, render, alpha
+        self.max_frames, self.reconnect, self.backoff, self.stall_s = max_frames, reconnect, backoff, stall_s
+        self.report_every, self.queue_size = report_every, queue_size
+        self.smoother = Smoother(smooth, labels=self.segmenter.meta.output_kind == "labels")
+        self._stats = StreamStats()
+        self.sinks = SinkSet(sink, log=self.log, on_error=lambda s, e: self._stats.count("sink_errors"))
+        self._stop, self._abort, self._want = threading.Event(), threading.Event(), threading.Event()
+        self._error: BaseException | None = None
+        self._threads: list[threading.Thread] = []
+        self._out: queue.Queue | None = None
+        self._started = self._closed = False
+        self.interrupted = False
+
+    # -- public -----------------------------------------------------------------------------
+    def stats(self) -> dict:
+        """A snapshot: counters, fps, per-stage and end-to-end latency p50/p99 (ms)."""
+        return self._stats.snapshot()
+
+    def run(self) -> dict:
+        """Process until the source ends, ``max_frames``, ``stop()`` or Ctrl-C; returns ``stats()``."""
+        self.start()
+        try:
+            self._wait()
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.log("stream: interrupted, draining frames in flight (Ctrl-C again to abort)")
+            self.stop()
+            try:
+                self._wait()
+            except KeyboardInterrupt:
+                self._abort.set()
+        finally:
+            self.close()
+        return self.stats()
+
+    def __iter__(self):
+        self._out = queue.Queue(self.queue_size)
+        self.start()
+        try:
+            while True:
+                try:
+                    item = self._out.get(timeout=0.1)
+                except queue.Empty:
+                    if self._abort.is_set():
+                        break
+                    continue
+                if item is _END:
+                    break
+                yield item
+        finally:
+            self._out = None  # a consumer that stops early must not block the sink thread
+            self.close()
+
+    def stop(self) -> None:
+        """Stop capturing; the frames in flight still reach the sinks."""
+        self._stop.set()
+
+    def start(self) -> Stream:
+        if self._started:
+            raise ConfigError("a Stream runs once", fix="make a new Stream")
+        self._started = True
+        src = self.source or make_source(self._source_spec, **self._source_options)
+        if self.policy == "auto":
+            self.policy = "latest" if src.live else "all"
+        # a live source queues every frame under "all" and keeps only the newest under "latest"
+        self.source = src.open("all" if self.policy == "all" else "latest")
+        self._stats.info.update(source=self.source.uri, policy=self.policy, live=self.source.live,
+                                model=self.segmenter.meta.model, source_fps=self.source.fps)
+        self.sinks.start(self.source.fps, self.stats)
+        qs = self.queue_size
+        self._q_in = queue.Queue(1 if self.policy == "latest" else qs)
+        self._q_post, self._q_sink = queue.Queue(qs), queue.Queue(qs)
+        for name, fn in (("capture", self._capture_loop), ("infer", self._infer_loop),
+                         ("post", self._post_loop), ("sink", self._sink_loop)):
+            t = threading.Thread(target=self._guard(fn), name=f"stream-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=30)
+        self.sinks.close()
+        if self.source is not None:
+            self.source.close()
+        if self._own_seg:
+            self.segmenter.close()
+        self._sync_drops()
+        self._stats.end = time.monotonic()
+        self.log(self._stats.table())
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        self.close()
+
+    # -- stages -----------------------------------------------------------------------------
+    def _wait(self) -> None:
+        """Join the stage threads in short steps, so Ctrl-C reaches the main thread."""
+        for t in self._threads:
+            while t.is_alive():
+                t.join(0.1)
+
+    def _guard(self, fn):
+        def run():
+            try:
+                fn()
+            except BaseException as exc:  # noqa: BLE001  handed to run()/iteration, which raise it
+                if self._error is None:
+                    self._error = exc
+                self._abort.set()
+                self._stop.set()
+        return run
+
+    def _put(self, q: queue.Queue, item) -> bool:
+        while not self._abort.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _get(self, q: queue.Queue):
+        while not self._abort.is_set():
+            try:
+                return q.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        return _END
+
+    def _capture_loop(self) -> None:
+        seg, taken, last_ok = self.segmenter, 0, time.monotonic()
+        try:
+            while not self._stop.is_set() and (self.max_frames is None or taken < self.max_frames):
+                # latest: fetch only when inference is ready for it, so no frame waits behind a
+                # busy network; the flag is cleared just before the hand-over (see below).
+                if self.policy == "latest" and not self._want.wait(0.1):
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    frame = self.source.capture(0.2)
+                except EndOfStream:
+                    break
+                except Exception as exc:  # noqa: BLE001  a camera that drops out: reopen it
+                    if not self.reconnect:
+                        raise
+                    self._reconnect(exc)
+                    last_ok = time.monotonic()
+                    continue
+                self._sync_drops()
+                if frame is None:
+                    if self.source.live and time.monotonic() - last_ok > self.stall_s:
+                        self._reconnect(DataError("no frame", got=f"silent for {self.stall_s:g} s"))
+                        last_ok = time.monotonic()
+                    continue
+                last_ok = time.monotonic()
+                t1 = time.perf_counter()
+                try:
+                    image = check_frame(frame.image, where=f"{self.source.uri} frame {frame.index}")
+                    x = seg.preprocess(image)
+                except Exception as exc:  # noqa: BLE001  a corrupt frame is skipped, not fatal
+                    self._bad_frame(frame, exc)
+                    continue
+                frame.image = image
+                t2 = time.perf_counter()
+                taken += 1
+                self._stats.count("frames_in")
+                timings = {"capture": 1e3 * (t1 - t0), "preprocess": 1e3 * (t2 - t1)}
+                # cleared while the inference thread waits in get(), so it cannot race its set()
+                self._want.clear()
+                if not self._put(self._q_in, (frame, x, timings)):
+                    return
+        finally:
+            self._put(self._q_in, _END)
+
+    def _infer_loop(self) -> None:
+        backend = self.segmenter.backend
+        while True:
+            self._want.set()
+            item = self._get(self._q_in)
+            if item is _END:
+                break
+            frame, x, timings = item
+            t0 = time.perf_counter()
+            out = backend.infer(x)[0]
+            timings["infer"] = 1e3 * (time.perf_counter() - t0)
+            if not self._put(self._q_post, (frame, out, timings)):
+                return
+        self._put(self._q_post, _END)
+
+    def _post_loop(self) -> None:
+        seg = self.segmenter
+        while True:
+            item = self._get(self._q_post)
+            if item is _END:
+                break
+            frame, out, timings = item
+            t0 = time.perf_counter()
+            result = seg.postprocess(self.smoother(out), frame.image.shape)
+            t1 = time.perf_counter()
+            if self.render == "overlay":
+                image = seg.overlay(frame.image, result, self.alpha)
+            elif self.render == "color":
+                image = seg.colorize(result)
+            else:
+                image = frame.image
+            timings.update(postprocess=1e3 * (t1 - t0), render=1e3 * (time.perf_counter() - t1))
+            if not self._put(self._q_sink, StreamResult(frame, result.labels, image, result, timings)):
+                return
+        self._put(self._q_sink, _END)
+
+    def _sink_loop(self) -> None:
+        last_report = time.monotonic()
+        while True:
+            item = self._get(self._q_sink)
+            if item is _END:
+                break
+            t0 = time.perf_counter()
+            self.sinks.write(item)
+            item.timings["sink"] = 1e3 * (time.perf_counter() - t0)
+            item.timings["e2e"] = item.age_ms
+            for stage, ms in item.timings.items():
+                self._stats.record(stage, ms)
+            self._stats.count("frames_out")
+            out = self._out
+            while out is not None and not self._abort.is_set():
+                try:
+                    out.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    out = self._out
+            if self.report_every and time.monotonic() - last_report >= self.report_every:
+                last_report = time.monotonic()
+                self.log(self._stats.line())
+        if self._out is not None:
+            self._put(self._out, _END)
+
+    # -- faults -----------------------------------------------------------------------------
+    def _bad_frame(self, frame: Frame, exc: Exception) -> None:
+        if self._stats.get("bad_frames") == 0:
+            self.log(f"stream: skipping a bad frame ({str(exc).splitlines()[0][:160]}); further ones are counted")
+        self._stats.count("bad_frames")
+
+    def _sync_drops(self) -> None:
+        if self.source is not None:
+            self._stats.set("dropped", self.source.dropped)
+
+    def _reconnect(self, exc: BaseException) -> None:
+        """Reopen the source with exponential back-off until it opens or the stream stops."""
+        self._stats.count("reconnects")
+        self.log(f"stream: source lost ({str(exc).splitlines()[0][:160]}); reconnecting")
+        delay, longest = self.backoff
+        dropped = self.source.dropped
+        while not self._stop.wait(delay):
+            try:
+                self.source.close()
+                self.source.dropped = dropped
+                self.source.open(self.source.keep)
+                self.log("stream: source reopened")
+                return
+            except Exception as err:  # noqa: BLE001  keep trying, a little less often each time
+                self._stats.count("reconnect_attempts_failed")
+                self.log(f"stream: reopen failed ({str(err).splitlines()[0][:120]}); retry in {min(delay * 2, longest):g} s")
+                delay = min(delay * 2, longest)

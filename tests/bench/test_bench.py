@@ -1,0 +1,104 @@
+"""``edgeseg bench`` on the session's tiny ONNX model, for real on ONNX Runtime CPU."""
+
+import argparse
+import json
+
+import pytest
+
+from edgeseg.bench import command
+from edgeseg.bench.report import compare_table, read_document
+from edgeseg.bench.schema import validate
+
+
+def _bench(argv):
+    p = argparse.ArgumentParser()
+    command.add_args(p)
+    return command.run(p.parse_args(argv))
+
+
+@pytest.fixture(scope="module")
+def result(tiny_onnx, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "vm-test.json"
+    assert _bench([tiny_onnx, "--backends", "ort,trt", "--precisions", "fp32,fp16,int8",
+                   "--sizes", "64x64,128x64", "--runs", "4", "--warmup", "1", "--threads", "1",
+                   "--data", "synthetic:4", "--plot", "--out", str(out)]) == 0
+    return out
+
+
+def test_json_validates_and_holds_every_variant(result):
+    doc = json.loads(result.read_text())
+    assert validate(doc) == []
+    assert doc["device"]["onnxruntime"] != "n/a" and doc["device"]["cpu_cores"] >= 1
+    # 2 backends x 3 precisions x 2 sizes: nothing dropped
+    assert len(doc["variants"]) == 12
+    ok = {(r["backend"], r["precision"], tuple(r["size"])) for r in doc["variants"] if r["status"] == "ok"}
+    assert ok == {("onnxruntime", "fp32", (64, 64)), ("onnxruntime", "int8", (64, 64))}
+    fp32 = next(r for r in doc["variants"] if r["status"] == "ok" and r["precision"] == "fp32")
+    lat = fp32["latency"]
+    assert lat["runs"] == 4 and 0 < lat["min_ms"] <= lat["p50_ms"] <= lat["p99_ms"]
+    assert fp32["memory"]["host_peak_mb"] > 0 and fp32["model_bytes"] > 0
+    assert 0 <= fp32["miou"] <= 1
+    int8 = next(r for r in doc["variants"] if r["status"] == "ok" and r["precision"] == "int8")
+    assert any("quantized on the fly" in n for n in int8["notes"])
+
+
+def test_unrunnable_variants_carry_their_reason(result):
+    doc = json.loads(result.read_text())
+    reasons = {(r["backend"], r["precision"], tuple(r["size"])): r["reason"] for r in doc["variants"]}
+    assert reasons[("tensorrt", "fp32", (64, 64))].startswith("tensorrt: not installed")
+    assert "no fp16 kernels" in reasons[("onnxruntime", "fp16", (64, 64))]
+    assert "dynamic model" in reasons[("onnxruntime", "fp32", (128, 64))]
+
+
+def test_plots_written(result):
+    import cv2
+    for name in ("latency-miou", "latency-hist"):
+        img = cv2.imread(str(result)[:-5] + f"-{name}.png")
+        assert img is not None and img.shape[2] == 3
+
+
+def test_compare_merges_devices(result, tmp_path, capsys):
+    doc = json.loads(result.read_text())
+    other = dict(doc, device=dict(doc["device"], host="jetson-test", board="NVIDIA Jetson Orin Nano"))
+    b = tmp_path / "orin.json"
+    b.write_text(json.dumps(other))
+    assert _bench(["--compare", str(result), str(b)]) == 0
+    text = capsys.readouterr().out
+    head = text.splitlines()[0]
+    assert "nvidia-jetson-orin-nano" in head and "vm" in head
+    assert len(text.splitlines()) == 1 + 12  # one row per variant, devices side by side
+    assert compare_table([read_document(str(result))]).count("tensorrt") == 6
+
+
+def test_compare_rejects_a_broken_file(tmp_path):
+    from edgeseg.errors import DataError
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"schema": "edgeseg-bench/1"}))
+    with pytest.raises(DataError, match="not an edgeseg bench result"):
+        read_document(str(bad))
+
+
+def test_stream_mode(tiny_onnx, tmp_path):
+    from edgeseg.bench.runner import BenchConfig, run_bench
+    from edgeseg.data import write_video
+    clip = tmp_path / "clip.mp4"
+    write_video(str(clip), num_frames=5, size=(64, 64))
+    [r] = run_bench(BenchConfig(models=(tiny_onnx,), backends=("ort",), runs=2, warmup=0,
+                                stream=str(clip)), log=lambda *a: None)
+    assert r["stream"]["frames"] == 5 and r["stream"]["fps"] > 0
+    assert {"infer_ms", "preprocess_ms"} <= set(r["stream"]["stages_ms"])
+    assert r["stream"]["runtime"] == "edgeseg.runtime.stream"
+
+
+def test_stream_fallback_loop(tiny_onnx, tmp_path, monkeypatch):
+    """Without the runtime's Stream the simple loop still streams and writes the overlay video."""
+    import cv2
+
+    from edgeseg.bench import streaming
+    from edgeseg.data import write_video
+    clip, out = tmp_path / "clip.mp4", tmp_path / "overlay.mp4"
+    write_video(str(clip), num_frames=4, size=(64, 64))
+    monkeypatch.setattr(streaming, "_runtime_stream", lambda: None)
+    r = streaming.stream_video(tiny_onnx, str(clip), out=str(out))
+    assert r["frames"] == 4 and r["runtime"].startswith("simple loop")
+    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 4

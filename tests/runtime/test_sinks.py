@@ -1,0 +1,74 @@
+"""Sinks by URI: the table, did-you-mean, atomic video file, mask PNGs, display error, SinkSet."""
+
+import os
+import types
+
+import cv2
+import numpy as np
+import pytest
+
+from edgeseg.errors import ConfigError
+from edgeseg.runtime.sinks import (SINKS, CallbackSink, DisplaySink, FileSink, MasksSink, NullSink,
+                                   SinkError, SinkSet, open_sink, sink_class)
+from edgeseg.runtime.sources import Frame
+
+
+def result(i, size=(32, 48)):
+    image = np.full((*size, 3), 10 * i, np.uint8)
+    labels = np.full(size, i % 3, np.uint8)
+    return types.SimpleNamespace(frame=Frame(image, i, 0.0), image=image, labels=labels)
+
+
+@pytest.mark.parametrize("uri, cls", [("file://o.mp4", FileSink), ("o.avi", FileSink), ("null://", NullSink),
+                                      ("display://", DisplaySink), ("masks://m", MasksSink)])
+def test_sink_table(uri, cls):
+    assert sink_class(uri) is cls
+    assert sink_class("http://127.0.0.1:0") is SINKS["http"]
+
+
+def test_unknown_sink_scheme_says_did_you_mean():
+    with pytest.raises(ConfigError, match="did you mean 'file://'"):
+        open_sink("fille://out.mp4")
+    with pytest.raises(ConfigError, match="unsupported video file type"):
+        open_sink("file://out.txt")
+
+
+def test_file_sink_is_atomic_and_readable(tmp_path):
+    path = tmp_path / "out.mp4"
+    sink = open_sink(f"file://{path}", log=None)
+    sink.start(15.0)
+    for i in range(5):
+        sink.write(result(i))
+    assert not path.exists()  # only the temp file exists until close
+    sink.close()
+    cap = cv2.VideoCapture(str(path))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 5 and cap.get(cv2.CAP_PROP_FPS) == 15
+    assert os.listdir(tmp_path) == ["out.mp4"]
+
+
+def test_masks_sink_writes_class_ids(tmp_path):
+    sink = open_sink(f"masks://{tmp_path}/m", log=None)
+    for i in range(3):
+        sink.write(result(i))
+    back = cv2.imread(str(tmp_path / "m" / "000002.png"), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint8 and (back == 2).all()
+
+
+def test_display_without_a_display_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(SinkError, match="needs a display"):
+        open_sink("display://", log=None).start(30.0)
+
+
+def test_sinkset_reports_a_failing_sink_once_and_keeps_the_others(tmp_path):
+    def broken(r):
+        raise OSError("disk full")
+    got, lines = [], []
+    sinks = SinkSet([broken, got.append], log=lines.append)
+    assert isinstance(sinks.sinks[0], CallbackSink)
+    for i in range(4):
+        sinks.write(result(i))
+    sinks.close()
+    assert len(got) == 4 and sinks.errors == {"callback": 4}
+    assert len(lines) == 1 and "disk full" in lines[0]

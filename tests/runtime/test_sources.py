@@ -1,0 +1,126 @@
+"""Sources by URI: the one table, shorthand, did-you-mean, real files/folders/synthetic, live slot."""
+
+import os
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from edgeseg.errors import ConfigError
+from edgeseg.runtime.sources import (SOURCES, CsiSource, EndOfStream, RtspSource, SourceError,
+                                     SourceOptions, has_gstreamer, normalize_uri, open_source, source_class)
+
+
+@pytest.mark.parametrize("uri, full, cls", [
+    ("0", "v4l2:///dev/video0", "V4L2Source"),
+    ("/dev/video2", "v4l2:///dev/video2", "V4L2Source"),
+    ("v4l2://1", "v4l2:///dev/video1", "V4L2Source"),
+    ("clip.mp4", "file://clip.mp4", "FileSource"),
+    ("csi://0", "csi://0", "CsiSource"),
+    ("rtsp://cam/live", "rtsp://cam/live", "RtspSource"),
+    ("gst://videotestsrc ! appsink", "gst://videotestsrc ! appsink", "GStreamerSource"),
+    ("images://frames", "images://frames", "ImageFolderSource"),
+    ("synthetic://?size=48x64", "synthetic://?size=48x64", "SyntheticSource"),
+])
+def test_uri_table_and_shorthand(uri, full, cls):
+    assert normalize_uri(uri) == full
+    assert source_class(uri).__name__ == cls
+    assert source_class(uri) in SOURCES.values()
+
+
+def test_bare_folder_is_an_image_folder(tmp_path):
+    assert normalize_uri(str(tmp_path)) == f"images://{tmp_path}"
+
+
+@pytest.mark.parametrize("uri, hint", [("rtps://cam", "rtsp://"), ("synthetc://", "synthetic://"),
+                                       ("imagess://x", "images://")])
+def test_unknown_scheme_says_did_you_mean(uri, hint):
+    with pytest.raises(ConfigError, match=f"did you mean '{hint}'"):
+        open_source(uri, log=None)
+
+
+def test_file_source_reads_every_frame_then_ends(street):
+    path, masks = street
+    lines = []
+    src = open_source(path, log=lines.append)
+    assert "fps=12.0" in lines[0] and "size=96x128" in lines[0]  # effective options printed
+    frames = list(src)
+    with pytest.raises(EndOfStream):
+        src.capture()
+    src.close()
+    assert [f.index for f in frames] == list(range(len(masks)))
+    assert frames[1].timestamp >= frames[0].timestamp and frames[1].pts == pytest.approx(1 / 12)
+    with pytest.raises(SourceError, match="closed"):
+        src.capture()
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(SourceError, match="video file not found"):
+        open_source(str(tmp_path / "nope.mp4"), log=None)
+
+
+def test_image_folder_passes_unreadable_files_on_as_bad_frames(tmp_path):
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((16, 24, 3), 40 * i, np.uint8))
+    (tmp_path / "1b.png").write_bytes(b"not a png")
+    with open_source(f"images://{tmp_path}", log=None) as src:
+        frames = list(src)
+    assert [f.image is None for f in frames] == [False, False, True, False]
+
+
+def test_synthetic_non_live_matches_the_video_renderer():
+    from edgeseg.data.video import SyntheticVideo
+    with open_source("synthetic://?size=48x64&fps=10&seed=2&frames=3&live=0", log=None) as src:
+        frames = list(src)
+    image, mask = SyntheticVideo(2, (48, 64)).frame(0.2)
+    assert len(frames) == 3 and np.array_equal(frames[2].image, image) and np.array_equal(frames[2].gt, mask)
+
+
+def test_live_source_keeps_only_the_newest_frame():
+    with open_source("synthetic://?size=32x32&fps=200", log=None) as src:
+        time.sleep(0.3)  # nobody reads: the grabber overwrites its one slot
+        f = src.capture(1.0)
+        age = time.monotonic() - f.timestamp
+        assert src.dropped > 10 and f.index > 10 and age < 0.1
+        assert src.capture(1.0).index > f.index  # never the same frame twice
+
+
+def test_live_source_under_all_queues_every_frame():
+    with open_source("synthetic://?size=32x32&fps=200&frames=20", keep="all", log=None, queue=32) as src:
+        time.sleep(0.2)
+        assert [f.index for f in src] == list(range(20)) and src.dropped == 0
+
+
+def test_live_capture_times_out_with_none():
+    with open_source("synthetic://?size=32x32&fps=2", log=None) as src:
+        assert src.capture(1.0) is not None  # frame 0 comes at once
+        assert src.capture(0.05) is None  # the next one is 0.5 s away
+
+
+def test_csi_is_a_nvargus_pipeline_and_needs_gstreamer():
+    src = CsiSource("csi://1", SourceOptions(width=1920, height=1080, fps=30, log=None))
+    pipe = src.target()
+    assert pipe.startswith("nvarguscamerasrc sensor-id=1 ! video/x-raw(memory:NVMM),width=1920,height=1080")
+    assert "framerate=30/1" in pipe and pipe.endswith("appsink drop=1 max-buffers=1")
+    if not has_gstreamer():
+        with pytest.raises(SourceError, match="no GStreamer support"):
+            src.open()
+
+
+def test_rtsp_latency_reaches_ffmpeg_or_gstreamer():
+    src = RtspSource("rtsp://cam/live", SourceOptions(latency_ms=120, transport="udp", log=None))
+    target = src.target()
+    if has_gstreamer():
+        assert "latency=120" in target
+    else:
+        assert target == "rtsp://cam/live"
+        assert os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] == src.ffmpeg_options()
+        assert "rtsp_transport;udp" in src.ffmpeg_options() and "max_delay;120000" in src.ffmpeg_options()
+
+
+def test_bad_options_are_config_errors():
+    with pytest.raises(ConfigError, match="transport"):
+        SourceOptions(transport="quic")
+    with pytest.raises(ConfigError, match="unknown synthetic"):
+        open_source("synthetic://?sise=4x4", log=None)

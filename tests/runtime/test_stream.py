@@ -1,0 +1,122 @@
+"""The pipelined Stream on real parts: OpenCV video files, the tiny ONNX model, real sinks, faults."""
+
+import os
+import signal
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+from edgeseg.errors import ConfigError
+from edgeseg.metrics import ConfusionMatrix
+from edgeseg.runtime import Segmenter, Stream
+from edgeseg.runtime.sinks import Sink
+
+from .conftest import FRAMES, DropoutFile, GarbageFile, QuietFile, SlowBackend, decoded_frames
+
+
+def test_all_policy_file_to_file_keeps_every_frame_and_matches_the_segmenter(street, seg, tmp_path):
+    path, masks = street
+    out = tmp_path / "out.mp4"
+    labels = {}
+    stats = Stream(path, seg, [f"file://{out}", lambda r: labels.__setitem__(r.index, r.labels)],
+                   policy="all", log=None).run()
+    assert stats["frames_in"] == stats["frames_out"] == FRAMES and stats["dropped"] == 0
+    cap = cv2.VideoCapture(str(out))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == FRAMES and cap.get(cv2.CAP_PROP_FPS) == 12
+    assert sorted(labels) == list(range(FRAMES))
+    # the same frames through plain per-frame Segmenter calls give the same labels and mIoU, exactly
+    stream_cm, direct_cm = ConfusionMatrix(6), ConfusionMatrix(6)
+    for i, image in enumerate(decoded_frames(path)):
+        direct = seg(image).labels
+        assert np.array_equal(direct, labels[i])
+        stream_cm.update(labels[i], masks[i])
+        direct_cm.update(direct, masks[i])
+    assert stream_cm.report().miou == direct_cm.report().miou > 0.05  # the tiny model: 3 epochs
+    assert {"capture", "preprocess", "infer", "postprocess", "render", "sink", "e2e"} <= set(stats["stages"])
+
+
+def test_iteration_yields_results_in_order_with_ground_truth(seg):
+    results = list(Stream("synthetic://?size=64x96&fps=30&frames=6&live=0", seg, log=None))
+    assert [r.index for r in results] == list(range(6))
+    assert all(r.frame.gt.shape == r.labels.shape == (64, 96) and r.image.shape == (64, 96, 3) for r in results)
+
+
+def test_latest_drops_frames_and_frame_age_stays_bounded(seg):
+    slow = Segmenter(SlowBackend(seg.backend, 0.03))  # a model slower than the 100 fps camera
+    stream = Stream("synthetic://?size=64x96&fps=100", slow, policy="latest", max_frames=15, log=None)
+    ages = [r.timings["e2e"] for r in stream]
+    s = stream.stats()
+    assert s["frames_out"] == 15 and s["dropped"] > 15  # the camera made ~3 frames per inference
+    infer = s["stages"]["infer"]["p50_ms"]
+    assert np.median(ages) < 2.0 * infer and max(ages) < 250  # never a queue of stale frames
+
+
+def test_camera_dropout_reconnects_with_backoff(street, seg):
+    path, _ = street
+    source = DropoutFile(path, fail_after=10, bad_opens=2)
+    lines = []
+    got = []
+    stats = Stream(source, seg, got.append, policy="all", backoff=(0.01, 0.05), log=lines.append).run()
+    assert stats["reconnects"] == 1 and stats["reconnect_attempts_failed"] == 2 and source.opens == 4
+    assert [r.index for r in got] == list(range(FRAMES))  # the stream carried on after it
+    assert any("reconnecting" in ln for ln in lines) and any("reopened" in ln for ln in lines)
+
+
+def test_corrupt_frames_are_skipped_and_counted(street, seg):
+    path, _ = street
+    got = []
+    stats = Stream(GarbageFile(path, bad={3, 4, 11}), seg, got.append, policy="all", log=None).run()
+    assert stats["bad_frames"] == 3 and stats["frames_out"] == FRAMES - 3
+    assert 3 not in [r.index for r in got] and 4 not in [r.index for r in got]
+
+
+class FlakySink(Sink):
+    scheme = "flaky"
+
+    def write(self, result):
+        if result.index >= 2:
+            raise OSError("network sink went away")
+
+
+def test_failing_sink_is_reported_without_stopping_capture(street, seg, tmp_path):
+    path, _ = street
+    lines = []
+    stats = Stream(QuietFile(path), seg, [FlakySink(), f"file://{tmp_path}/o.mp4"], policy="all",
+                   log=lines.append).run()
+    assert stats["frames_out"] == FRAMES and stats["sink_errors"] == FRAMES - 2
+    assert sum("sink flaky failed" in ln for ln in lines) == 1
+    assert cv2.VideoCapture(f"{tmp_path}/o.mp4").get(cv2.CAP_PROP_FRAME_COUNT) == FRAMES
+
+
+def test_ctrl_c_drains_closes_the_file_and_prints_stats(seg, tmp_path):
+    out = tmp_path / "live.mp4"
+    lines = []
+    stream = Stream("synthetic://?size=64x96&fps=30", seg, f"file://{out}", policy="latest", log=lines.append)
+    timer = threading.Timer(0.8, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        stats = stream.run()
+    finally:
+        timer.cancel()
+    assert stream.interrupted and stats["frames_out"] == stats["frames_in"] > 5  # nothing in flight lost
+    assert cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT) == stats["frames_out"]
+    assert any("interrupted" in ln for ln in lines) and any(ln.startswith("stream:") and "e2e" in ln
+                                                              for ln in lines)
+
+
+def test_smoothing_changes_little_on_a_steady_scene(seg):
+    plain = [r.labels for r in Stream("synthetic://?size=64x96&fps=30&frames=8&live=0", seg, log=None)]
+    smooth = [r.labels for r in Stream("synthetic://?size=64x96&fps=30&frames=8&live=0", seg, smooth=4,
+                                       log=None)]
+    assert np.array_equal(plain[0], smooth[0])  # first frame: nothing to average yet
+    agree = np.mean([(a == b).mean() for a, b in zip(plain, smooth)])
+    assert 0.8 < agree <= 1.0
+
+
+def test_bad_options_are_config_errors(seg):
+    with pytest.raises(ConfigError, match="policy"):
+        Stream("synthetic://", seg, policy="newest")
+    with pytest.raises(ConfigError, match="render"):
+        Stream("synthetic://", seg, render="fancy")
