@@ -24,6 +24,7 @@ examples:
   edgeseg quantize model.onnx --calib calib.npz --target cpu --val synthetic --max-miou-drop 1.0
   edgeseg build model.tensorrt.int8.onnx --precision int8          (needs TensorRT)
   edgeseg compare model.onnx model.engine --data synthetic
+  edgeseg run video.mp4 --model model.onnx --sink file://out.mp4 --sink http://127.0.0.1:8080
   edgeseg models --size 512x512
 data specs: synthetic | synthetic:N | folder:PATH | voc:PATH | cityscapes:PATH"""
 
@@ -84,38 +85,39 @@ def run_train(a: argparse.Namespace) -> int:
 
 # -- eval --------------------------------------------------------------------------------------
 def add_eval(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="checkpoint (.pt) written by edgeseg train")
+    p.add_argument("model", help="any model file: checkpoint (.pt), .onnx (FP32 or INT8), .engine")
     p.add_argument("--data", default="synthetic", help="data spec (default: synthetic)")
     p.add_argument("--split", default="val", help="split to score (default val)")
     p.add_argument("--num", type=int, help="synthetic data: number of scenes")
-    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--batch", type=int, default=8, help="images per call (static-batch graphs: their batch)")
     p.add_argument("--scales", type=_floats, default=(1.0,),
-                   help="test-time scales, e.g. 0.75,1,1.25 (default 1)")
+                   help="test-time scales, e.g. 0.75,1,1.25 (default 1; ONNX needs --dynamic export)")
     p.add_argument("--flip", action="store_true", help="add horizontal-flip test-time augmentation")
+    p.add_argument("--backend", default="auto", help="auto (from the file kind) | onnxruntime | tensorrt | torch")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", help="also write the report as JSON here")
 
 
 def run_eval(a: argparse.Namespace) -> int:
+    from .backends import load_backend
     from .data import open_dataset
     from .evaluate import evaluate
-    from .train import TorchPredictor, build_from_checkpoint
-    from .train.trainer import resolve_device
-    model, meta = build_from_checkpoint(a.model)
-    dev = resolve_device(a.device)
-    kw = {"size": meta.input_size} if a.data.startswith("synthetic") else {}
-    if a.num:
-        kw["num"] = a.num
-    data = open_dataset(a.data, split=a.split, **kw)
-    predict = TorchPredictor(model.to(dev), dev)
-    report = evaluate(predict, data, meta, batch=a.batch, scales=a.scales, flip=a.flip,
-                      desc=f"eval {os.path.basename(a.model)}", progress_file=sys.stderr)
-    print(f"{meta.model} on {a.data} ({a.split}, {len(data)} images)")
+    with load_backend(a.model, a.backend, device=a.device) as backend:
+        meta = backend.meta
+        kw = {"size": meta.input_size} if a.data.startswith("synthetic") else {}
+        if a.num:
+            kw["num"] = a.num
+        data = open_dataset(a.data, split=a.split, **kw)
+        static = backend.inputs[0].shape[0]
+        batch = static if isinstance(static, int) and static > 0 else a.batch
+        report = evaluate(backend, data, meta, batch=batch, scales=a.scales, flip=a.flip,
+                          desc=f"eval {os.path.basename(a.model)}", progress_file=sys.stderr)
+    print(f"{meta.model} ({meta.precision}, {backend.kind}) on {a.data} ({a.split}, {len(data)} images)")
     print(report.table())
     if a.json:
         from .utils.atomic import atomic_write_text
-        atomic_write_text(a.json, json.dumps({"model": a.model, "data": a.data, "split": a.split,
-                                              **report.to_dict()}, indent=2))
+        atomic_write_text(a.json, json.dumps({"model": a.model, "backend": backend.kind, "data": a.data,
+                                              "split": a.split, **report.to_dict()}, indent=2))
     return 0
 
 
@@ -153,6 +155,7 @@ from . import compare_command as _compare_cmd  # noqa: E402  (argument definitio
 from .build import command as _build_cmd  # noqa: E402
 from .export import command as _export_cmd  # noqa: E402
 from .quantize import command as _quantize_cmd  # noqa: E402
+from .runtime import command as _run_cmd  # noqa: E402
 
 COMMANDS = {
     "train": (add_train, run_train, "train a zoo model on a data set"),
@@ -166,6 +169,8 @@ COMMANDS = {
                  "INT8 Q/DQ ONNX for TensorRT or ONNX Runtime CPU, inside an accuracy budget"),
     "build": (_build_cmd.add_args, _build_cmd.run,
               "ONNX -> TensorRT engine (fp32/fp16/int8, profiles, DLA, timing cache) with a header"),
+    "run": (_run_cmd.add_args, _lazy(".runtime.command", "run"),
+            "stream a video/camera/URI through a model into file/display/http/mask sinks"),
     "compare": (_compare_cmd.add_args, _compare_cmd.run,
                 "compare two models/backends: argmax agreement, logit difference, mIoU of each"),
 }

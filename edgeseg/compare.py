@@ -177,7 +177,7 @@ def _check_data(model: Backend, classes: tuple, source: str) -> list[str]:
                           fix="compare on the data set the models were trained for, or use --images DIR "
                               "(agreement only, no masks)")
     if classes and tuple(classes) != tuple(model.meta.classes):
-        return [f"class names of the data set differ from the models': mIoU compares ids by index"]
+        return ["class names of the data set differ from the models': mIoU compares ids by index"]
     return []
 
 

@@ -104,11 +104,17 @@ def run_demo(out: str = "edgeseg-demo", quick: bool = False, minutes: float | No
                              lambda: _train(out, s, mode, log, progress_file))
     res.miou = float(train_result.best_miou)
     res.paths["checkpoint"] = train_result.best_checkpoint or train_result.last_checkpoint
-    log(f"    val mIoU {100 * res.miou:.2f}")
+    if train_result.epochs_run < s.epochs:
+        res.notes.append(f"training stopped by the time budget after {train_result.epochs_run} of "
+                         f"{s.epochs} epochs (--minutes {s.minutes:g})")
+    log(f"    val mIoU {100 * res.miou:.2f} after {train_result.epochs_run} epoch(s)")
     res.paths["onnx"] = steps.run("export", "export to ONNX", lambda: _export(res.paths["checkpoint"], out))
     res.paths["calibration"], res.paths["int8"] = steps.run(
         "quantize", f"calibrate ({s.calib_num} frames) and quantize INT8 (cpu target)",
         lambda: _quantize(res.paths["onnx"], out, s, "cpu"))
+    report = res.paths["int8"][:-5] + ".report.md"
+    if os.path.isfile(report):
+        res.paths["quantize_report"] = report
     deploy = res.paths["int8"]
     if trt:
         res.paths["engine"] = steps.run("engine", "quantize for TensorRT and build an INT8 engine",
@@ -257,7 +263,8 @@ def summary_markdown(res: DemoResult, s: DemoSettings, mode: str) -> str:
             "int8": "INT8 Q/DQ ONNX for ONNX Runtime CPU (U8S8)", "engine": "TensorRT INT8 engine",
             "clip": "synthetic street clip (input)", "overlay": "the clip with the segmentation overlaid",
             "bench": "accuracy/latency results (schema edgeseg-bench/1)",
-            "snapshot": "frame | overlay | legend", "results": "this demo's numbers as JSON"}
+            "snapshot": "frame \\| overlay \\| legend",
+            "quantize_report": "INT8 report: calibration, ranges, FP32 vs INT8", "results": "this demo's numbers as JSON"}
     lines = [f"# edgeseg demo ({mode})", "",
              f"{MODEL} at {s.size[0]}x{s.size[1]}, trained on {s.num_train} synthetic scenes for up to "
              f"{s.epochs} epochs: **val mIoU {100 * (res.miou or 0):.2f}**; "

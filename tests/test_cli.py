@@ -61,3 +61,9 @@ def test_train_eval_round_trip_from_the_cli(tmp_path, capsys):
     import json
     rep = json.loads((tmp_path / "e.json").read_text())
     assert 0 <= rep["miou"] <= 1 and set(rep["per_class"]) >= {"sky", "person"}
+
+
+def test_eval_scores_an_onnx_through_the_backend_table(tiny_onnx, capsys):
+    assert main(["eval", tiny_onnx, "--num", "4", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "(fp32, onnxruntime)" in out and "pixel acc" in out

@@ -188,12 +188,11 @@ def _input_shape(v: Variant, backend) -> tuple:
     spec, meta = backend.inputs[0], backend.meta
     h, w = v.size or meta.input_size
     shape = (v.batch, h, w, 3) if meta.layout == "NHWC" else (v.batch, 3, h, w)
-    static = [d for d in spec.shape if isinstance(d, int)]
     if len(spec.shape) == len(shape) and all(not isinstance(d, int) or d == s for d, s in zip(spec.shape, shape)):
         return shape
     what = f"size {h}x{w}" if (h, w) != tuple(meta.input_size) else f"batch {v.batch}"
-    raise _Skip(f"{what} needs a dynamic model (this one is static {tuple(spec.shape)}, {len(static)} fixed "
-                "dims): export with --dynamic")
+    dims = "x".join(str(d) if isinstance(d, int) else "?" for d in spec.shape)
+    raise _Skip(f"{what} needs a dynamic model (this one is static {dims}): export with --dynamic")
 
 
 def run_variant(v: Variant, prep: _Prepared, log=print) -> dict:

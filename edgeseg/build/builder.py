@@ -19,7 +19,6 @@ against, in docs/tensorrt_api.md. Where 10 and 11 differ, the plan
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from .._optional import require
 from ..errors import ConfigError, MissingDependencyError, ModelError
 from .header import EngineHeader, write_engine
 from .plan import PrecisionPlan, TrtCapabilities, precision_plan, validate_request
+from ..utils.progress import STDERR
 
 
 def import_tensorrt():
@@ -237,7 +237,7 @@ def _log(log, line: str) -> None:
 
 def build_engine(onnx_path, out=None, *, precision: str = "fp16", shapes=None, workspace=None,
                  dla_core: int | None = None, timing_cache: str | None = None,
-                 version_compatible: bool = False, verbose: bool = False, progress=sys.stderr,
+                 version_compatible: bool = False, verbose: bool = False, progress=STDERR,
                  log=print) -> BuildResult:
     """Build ``onnx_path`` into an engine file (header + plan) at ``out`` (default: beside it).
 

@@ -22,18 +22,17 @@ True
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 
-from ..utils.progress import Progress, format_seconds
+from ..utils.progress import Progress, STDERR, format_seconds, resolve_stream
 
 
 class PhaseTracker:
     """Thread-safe phase bookkeeping (TensorRT may call from its own threads)."""
 
-    def __init__(self, file=sys.stderr, log_every: float = 10.0):
-        self.file, self.log_every = file, log_every
+    def __init__(self, file=STDERR, log_every: float = 10.0):
+        self.file, self.log_every = resolve_stream(file), log_every
         self.active: dict = {}          # phase -> {"parent", "steps", "num", "bar"}
         self.cancelled = False
         self._lock = threading.Lock()
@@ -82,7 +81,7 @@ class PhaseTracker:
         self.cancelled = True
 
 
-def make_progress_monitor(trt, file=sys.stderr, log_every: float = 10.0):
+def make_progress_monitor(trt, file=STDERR, log_every: float = 10.0):
     """A ``trt.IProgressMonitor`` delegating to a :class:`PhaseTracker`, or None where this
     TensorRT has no progress monitor. Keep it alive until the build ends (TensorRT holds a pointer)."""
     base = getattr(trt, "IProgressMonitor", None)
@@ -119,8 +118,8 @@ def make_progress_monitor(trt, file=sys.stderr, log_every: float = 10.0):
 class ElapsedTicker:
     """``with ElapsedTicker("building", file):`` prints "building... 01:20 elapsed" every ``every`` s."""
 
-    def __init__(self, desc: str, file=sys.stderr, every: float = 15.0):
-        self.desc, self.file, self.every = desc, file, every
+    def __init__(self, desc: str, file=STDERR, every: float = 15.0):
+        self.desc, self.file, self.every = desc, resolve_stream(file), every
         self._stop = threading.Event()
         self._thread = None
         self.start = 0.0

@@ -8,8 +8,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 
@@ -29,6 +27,7 @@ from .ort_quantizer import compute_ranges, prepare_model, quantizable_nodes, qua
 from .qdq_check import check_tensorrt_qdq
 from .report import write_report
 from .targets import check_method, get_target
+from ..utils.progress import STDERR
 
 QUANTIZERS = ("ort", "modelopt")
 
@@ -80,7 +79,7 @@ def quantize_model(model_path: str, calib, out: str | None = None, *, method: st
                    val_num: int | None = None, max_miou_drop: float | None = None,
                    keep_float=(), sensitivity_images: int = 24, bench_runs: int = 20,
                    threads: int | None = None, write_reports: bool = True, log=print,
-                   file=sys.stderr) -> QuantizeResult:
+                   file=STDERR) -> QuantizeResult:
     """Quantize ``model_path`` for ``target`` with frames from ``calib`` (an ``.npz`` from
     ``edgeseg calibrate``, an image folder, video file(s) or a data spec).
 

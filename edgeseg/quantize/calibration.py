@@ -19,7 +19,6 @@ import glob
 import hashlib
 import json
 import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -30,7 +29,7 @@ from ..errors import DataError
 from ..meta import ModelMeta
 from ..preprocess import check_frame, preprocess, resize_to_input
 from ..utils.atomic import atomic_path
-from ..utils.progress import Progress
+from ..utils.progress import Progress, STDERR
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -161,7 +160,7 @@ def _from_dataset(spec: str, num: int, seed: int, meta: ModelMeta):
 
 
 def build_calibration_set(sources, meta: ModelMeta, num: int = 256, *, video_mode: str = "uniform",
-                          seed: int = 0, file=sys.stderr) -> CalibrationSet:
+                          seed: int = 0, file=STDERR) -> CalibrationSet:
     """Collect ``num`` frames from ``sources`` (folders, video files, data set specs) at the
     model's input size. An empty or unreadable source is a DataError naming it."""
     sources = [sources] if isinstance(sources, str) else list(sources)

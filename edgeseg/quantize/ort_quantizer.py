@@ -21,7 +21,6 @@ import contextlib
 import io
 import logging
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import numpy as np
 
 from .._optional import require
 from ..meta import ModelMeta
-from ..utils.progress import Progress
+from ..utils.progress import Progress, STDERR
 from .calibration import CalibrationSet
 from .graph_edit import float_inputs_for
 from .ranges import RangeCollector
@@ -74,7 +73,7 @@ def _quiet():
 
 def compute_ranges(model_path: str, calib: CalibrationSet, meta: ModelMeta, method: str,
                    target: QuantTarget, *, percentile: float = 99.99, num_bins: int = 2048,
-                   file=sys.stderr):
+                   file=STDERR):
     """Activation ranges (ORT ``TensorsData``) of every tensor ORT would quantize, over ``calib``.
 
     ONNX Runtime builds the augmented graph (every such tensor made an output); the images go

@@ -158,7 +158,12 @@ class Stream:
         self.source = src.open("all" if self.policy == "all" else "latest")
         self._stats.info.update(source=self.source.uri, policy=self.policy, live=self.source.live,
                                 model=self.segmenter.meta.model, source_fps=self.source.fps)
-        self.sinks.start(self.source.fps, self.stats)
+        try:
+            self.sinks.start(self.source.fps, self.stats)
+        except BaseException:  # no display, port in use: leave no grabber thread behind
+            self.source.close()
+            self._closed = True
+            raise
         qs = self.queue_size
         self._q_in = queue.Queue(1 if self.policy == "latest" else qs)
         self._q_post, self._q_sink = queue.Queue(qs), queue.Queue(qs)

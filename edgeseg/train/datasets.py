@@ -12,7 +12,6 @@ uninterrupted run would, whatever the number of loader workers.
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import torch
@@ -20,7 +19,7 @@ import torch
 from ..data.base import Sample
 from ..meta import ModelMeta
 from ..preprocess import normalize
-from ..utils.progress import Progress
+from ..utils.progress import Progress, STDERR
 
 
 class TorchSegDataset(torch.utils.data.Dataset):
@@ -48,7 +47,7 @@ class MaterializedDataset:
     """Every sample of a reader held in memory: generating synthetic scenes on the fly cost
     28-47% of each training step, so they are rendered once up front (with progress)."""
 
-    def __init__(self, dataset, desc: str = "prepare data", file=sys.stderr):
+    def __init__(self, dataset, desc: str = "prepare data", file=STDERR):
         self.classes, self.palette = dataset.classes, dataset.palette
         self.ignore_index = getattr(dataset, "ignore_index", 255)
         self.samples: list[Sample] = []

@@ -12,9 +12,7 @@ True
 from __future__ import annotations
 
 import json
-import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -27,7 +25,7 @@ from ..evaluate import confusion
 from ..meta import ModelMeta
 from ..models import build_model
 from ..utils.atomic import atomic_write_text
-from ..utils.progress import Progress, format_seconds
+from ..utils.progress import Progress, STDERR, format_seconds
 from .checkpoint import build_from_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig
 from .datasets import MaterializedDataset, TorchSegDataset, epoch_indices, make_loader
@@ -78,7 +76,7 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, *, train_data=None, val_data=None, log=print,
-                 progress_file=sys.stderr):
+                 progress_file=STDERR):
         self.cfg = config
         self.dist = DistContext.from_env()
         self.device = resolve_device(config.device)
@@ -201,12 +199,13 @@ class Trainer:
                     with torch.autocast(dev.type, enabled=cfg.amp):
                         loss = loss_fn(net(x), y)
                     if not torch.isfinite(loss):
+                        kept = last_path if epoch > start_epoch or cfg.resume else "(none yet)"
                         raise TrainingDiverged(
                             f"the loss became {float(loss)} at epoch {epoch + 1}, step {n + 1}",
                             expected="a finite loss",
                             got=f"{float(loss)} (lr {sched.get_last_lr()[0]:.3g})",
-                            fix=f"the last good checkpoint is kept at {last_path if epoch > start_epoch or cfg.resume else '(none yet)'}; "
-                                "lower --lr, keep --grad-clip on, or check the data for bad masks")
+                            fix=f"the last good checkpoint is kept at {kept}; lower --lr, keep "
+                                "--grad-clip on, or check the data for bad masks")
                     opt.zero_grad(set_to_none=True)
                     scaler.scale(loss).backward()
                     if cfg.grad_clip:

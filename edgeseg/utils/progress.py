@@ -16,6 +16,17 @@ import sys
 import time
 
 
+# Default for every ``file=`` of a long step: the process's stderr *at the time of the call*.
+# A default of ``sys.stderr`` would bind the stream object at import time, and a stream that a
+# test harness or a daemon later replaces (and closes) would then raise on every progress line.
+STDERR = "stderr"
+
+
+def resolve_stream(file):
+    """``STDERR`` -> the current ``sys.stderr``; a stream or None as given."""
+    return sys.stderr if file == STDERR else file
+
+
 def format_seconds(s: float) -> str:
     if s != s or s == float("inf"):
         return "?"
@@ -28,8 +39,9 @@ def format_seconds(s: float) -> str:
 class Progress:
     """``Progress(total, desc)``; ``update(n, **stats)``; ``close()``. ``file=None`` is silent."""
 
-    def __init__(self, total: int | None, desc: str = "", file=sys.stderr, unit: str = "it",
+    def __init__(self, total: int | None, desc: str = "", file=STDERR, unit: str = "it",
                  log_every: float = 10.0, width: int = 24, initial: int = 0):
+        file = resolve_stream(file)
         self.total, self.desc, self.file, self.unit = total, desc, file, unit
         self.width, self.log_every = width, log_every
         # ``initial``: work already done (a resumed run) that must not inflate the rate.

@@ -115,8 +115,15 @@ def test_rtsp_latency_reaches_ffmpeg_or_gstreamer():
         assert "latency=120" in target
     else:
         assert target == "rtsp://cam/live"
-        assert os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] == src.ffmpeg_options()
         assert "rtsp_transport;udp" in src.ffmpeg_options() and "max_delay;120000" in src.ffmpeg_options()
+
+
+def test_ffmpeg_options_are_set_only_while_opening(monkeypatch):
+    from edgeseg.runtime.capture import FFMPEG_ENV, ffmpeg_capture_options
+    monkeypatch.delenv(FFMPEG_ENV, raising=False)
+    with ffmpeg_capture_options("fflags;nobuffer"):
+        assert os.environ[FFMPEG_ENV] == "fflags;nobuffer"
+    assert FFMPEG_ENV not in os.environ  # file captures opened later must not inherit RTSP flags
 
 
 def test_bad_options_are_config_errors():

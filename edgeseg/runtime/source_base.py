@@ -1,0 +1,215 @@
+"""The base of every frame source: :class:`Frame`, :class:`SourceOptions`, :class:`Source`.
+
+A subclass fills in ``_open``, ``_read`` -> (image, pts, gt) and ``_close``; the base class
+prints the effective options on open, and for a ``live`` source runs the grabber thread that
+keeps only the newest frame (or queues every one, for policy ``all``).
+
+>>> SourceOptions(latency_ms=100).transport
+'tcp'
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError, DataError, EdgesegError
+
+
+class EndOfStream(EdgesegError):
+    """The source has no more frames (end of file or folder); not an error."""
+
+
+class SourceError(DataError):
+    """The source failed (camera unplugged, stream lost, cannot open); a stream may reconnect."""
+
+
+@dataclass
+class Frame:
+    """One captured frame: ``timestamp`` is ``time.monotonic()`` at capture, ``pts`` the
+    source's own presentation time in seconds (None if it has none), ``gt`` a mask if known."""
+
+    image: np.ndarray
+    index: int
+    timestamp: float
+    pts: float | None = None
+    gt: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """What a source may be asked for; ``None`` keeps the device's own setting.
+
+    ``latency_ms``: RTSP jitter buffer; ``transport``: RTSP over tcp or udp; ``timeout_s``: how
+    long ``capture`` waits on a live source; ``queue``: frames a live source buffers when every
+    frame must be kept (policy ``all``); ``log``: a print-like callable or None.
+    """
+
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    latency_ms: int = 200
+    transport: str = "tcp"
+    timeout_s: float = 1.0
+    queue: int = 8
+    log: object = print
+
+    def __post_init__(self):
+        if self.transport not in ("tcp", "udp"):
+            raise ConfigError("unknown RTSP transport", expected="tcp | udp", got=self.transport)
+        if self.latency_ms < 0 or self.timeout_s <= 0 or self.queue < 1:
+            raise ConfigError("source options out of range",
+                              got=f"latency_ms={self.latency_ms}, timeout_s={self.timeout_s}, queue={self.queue}",
+                              expected="latency_ms >= 0, timeout_s > 0, queue >= 1")
+
+
+class Source:
+    """Base of all sources: subclasses fill in ``_open``, ``_read`` -> (image, pts, gt), ``_close``.
+
+    A ``live`` source runs a grabber thread from ``open`` to ``close``; ``keep`` says whether it
+    keeps only the newest frame (``"latest"``, the default) or queues them (``"all"``).
+    """
+
+    scheme = ""
+    live = False
+
+    def __init__(self, uri: str, options: SourceOptions = SourceOptions()):
+        self.uri, self.options = uri, options
+        self.fps = float(options.fps or 30.0)
+        self.keep = "latest"
+        self.dropped = 0  # frames a live source overwrote before anyone took them
+        self._index = 0
+        self._thread = None
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        self._slot: collections.deque = collections.deque(maxlen=1)
+        self._queue: queue.Queue | None = None
+        self._error: BaseException | None = None
+        self._is_open = False
+
+    # -- subclass hooks ---------------------------------------------------------------------
+    def _open(self) -> None:
+        pass
+
+    def _read(self):
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        pass
+
+    def effective(self) -> dict:
+        """The options in force after opening (printed by ``open``)."""
+        return {"fps": round(self.fps, 3), "live": self.live}
+
+    # -- public -----------------------------------------------------------------------------
+    def open(self, keep: str | None = None) -> Source:
+        if keep is not None:
+            if keep not in ("latest", "all"):
+                raise ConfigError("unknown keep policy", expected="latest | all", got=keep)
+            self.keep = keep
+        self._open()
+        self._is_open = True
+        if self.options.log:
+            opts = ", ".join(f"{k}={v}" for k, v in self.effective().items())
+            self.options.log(f"source {self.scheme}: {self.uri} ({opts})")
+        if self.live:
+            self._stop.clear()
+            self._error = None
+            self._slot.clear()
+            self._queue = queue.Queue(self.options.queue) if self.keep == "all" else None
+            self._thread = threading.Thread(target=self._grab, name=f"grab-{self.scheme}", daemon=True)
+            self._thread.start()
+        return self
+
+    def capture(self, timeout: float | None = None) -> Frame | None:
+        """The next frame (the newest one for a live source); None on timeout."""
+        if not self._is_open:
+            raise SourceError("the source is closed", path=self.uri, fix="open() it first")
+        if not self.live:
+            return self._frame(*self._read())
+        timeout = self.options.timeout_s if timeout is None else timeout
+        if self._queue is not None:
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                return self._raise_error()
+            if isinstance(item, BaseException):  # the grabber's end or failure, after its frames
+                raise item
+            return item
+        with self._cond:
+            self._cond.wait_for(lambda: self._slot or self._error is not None, timeout)
+            if self._slot:
+                return self._slot.pop()
+        return self._raise_error()
+
+    def close(self) -> None:
+        self._is_open = False
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __iter__(self):
+        """Frames until the end (timeouts skipped): ``for f in open_source(uri): ...``."""
+        while True:
+            try:
+                f = self.capture()
+            except EndOfStream:
+                return
+            if f is not None:
+                yield f
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.uri}>"
+
+    # -- internals --------------------------------------------------------------------------
+    def _frame(self, image, pts, gt=None) -> Frame:
+        f = Frame(image, self._index, time.monotonic(), pts, gt)
+        self._index += 1
+        return f
+
+    def _raise_error(self):
+        if self._error is not None:
+            raise self._error
+        return None
+
+    def _grab(self) -> None:
+        """Grabber thread: read as fast as the device delivers; keep the newest (or queue all)."""
+        while not self._stop.is_set():
+            try:
+                frame = self._frame(*self._read())
+            except BaseException as exc:  # handed to the consumer, who decides (reconnect or end)
+                with self._cond:
+                    self._error = exc
+                    self._cond.notify_all()
+                if self._queue is not None:
+                    self._enqueue(exc)
+                return
+            if self._queue is not None:
+                self._enqueue(frame)
+                continue
+            with self._cond:
+                self.dropped += len(self._slot)
+                self._slot.append(frame)
+                self._cond.notify_all()
+
+
+    def _enqueue(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
