@@ -17,6 +17,7 @@ from .errors import EdgesegError
 
 EPILOG = """pipeline:  train -> export -> quantize -> build -> run -> bench
 examples:
+  edgeseg demo                                  (all of it, on synthetic scenes)
   edgeseg train --model lraspp_mobilenet_v3_small --data synthetic --epochs 12 --size 256x256
   edgeseg eval runs/train/best.pt --data synthetic
   edgeseg export runs/train/best.pt --out model.onnx
@@ -152,12 +153,16 @@ def _lazy(module: str, func: str):
 
 
 from . import compare_command as _compare_cmd  # noqa: E402  (argument definitions only)
+from . import demo_command as _demo_cmd  # noqa: E402
+from .bench import command as _bench_cmd  # noqa: E402
 from .build import command as _build_cmd  # noqa: E402
 from .export import command as _export_cmd  # noqa: E402
 from .quantize import command as _quantize_cmd  # noqa: E402
 from .runtime import command as _run_cmd  # noqa: E402
 
 COMMANDS = {
+    "demo": (_demo_cmd.add_args, _demo_cmd.run,
+             "the whole pipeline on synthetic scenes in one command (< 10 min on 2 CPU cores)"),
     "train": (add_train, run_train, "train a zoo model on a data set"),
     "eval": (add_eval, run_eval, "score a model: mIoU, per-class IoU, accuracy, Dice"),
     "models": (add_models, run_models, "list the model zoo with parameters and GFLOPs"),
@@ -171,6 +176,8 @@ COMMANDS = {
               "ONNX -> TensorRT engine (fp32/fp16/int8, profiles, DLA, timing cache) with a header"),
     "run": (_run_cmd.add_args, _lazy(".runtime.command", "run"),
             "stream a video/camera/URI through a model into file/display/http/mask sinks"),
+    "bench": (_bench_cmd.add_args, _bench_cmd.run,
+              "latency per backend/precision/size with device info, JSON report, --compare devices"),
     "compare": (_compare_cmd.add_args, _compare_cmd.run,
                 "compare two models/backends: argmax agreement, logit difference, mIoU of each"),
 }
