@@ -115,7 +115,10 @@ def labels_to_frame(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """HxW class ids -> ``size`` (h, w) with nearest neighbour (ids must not blend)."""
     if labels.shape[:2] == tuple(size):
         return labels
-    src = labels.astype(np.uint8) if labels.max(initial=0) < 256 else labels.astype(np.uint16)
+    if labels.dtype in (np.uint8, np.uint16):  # the usual case: no pass over the map per frame
+        src = labels
+    else:
+        src = labels.astype(np.uint8) if labels.max(initial=0) < 256 else labels.astype(np.uint16)
     return cv2.resize(src, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
 
 
