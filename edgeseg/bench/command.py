@@ -35,7 +35,8 @@ def _size(text: str) -> tuple:
 def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("models", nargs="*", metavar="MODEL", help=".onnx / .engine / .pt files")
     p.add_argument("--backends", help="comma list of ort, trt, torch (default: by file kind)")
-    p.add_argument("--precisions", default="fp32", help="comma list of fp32, fp16, int8 (default fp32); "
+    p.add_argument("--precisions", default="", help="comma list of fp32, fp16, int8 (default: each file "
+                   "at its own precision, e.g. an INT8 .onnx as INT8); "
                    "int8 of an FP32 .onnx is quantized on the fly (cpu target, synthetic calibration)")
     p.add_argument("--sizes", help="comma list of HxW (default: each model's own); others need --dynamic models")
     p.add_argument("--batch", default="1", help="comma list of batch sizes (default 1)")

@@ -27,6 +27,8 @@ from .latency import stats_from_times
 from .memory import MemoryProbe
 
 PRECISIONS = ("fp32", "fp16", "int8")
+# A variant that runs the file as it is (an INT8 .onnx as INT8); results record what ran.
+OWN = "own"
 # model file kind -> backends it is benchmarked on when --backends is not given.
 DEFAULT_BACKENDS = {".onnx": ("onnxruntime", "tensorrt"), ".engine": ("tensorrt",),
                     ".plan": ("tensorrt",), ".pt": ("torch", "onnxruntime"), ".pth": ("torch", "onnxruntime")}
@@ -62,7 +64,7 @@ class Variant:
 class BenchConfig:
     models: tuple
     backends: tuple = ()          # empty: DEFAULT_BACKENDS per model kind
-    precisions: tuple = ("fp32",)
+    precisions: tuple = ()        # empty: each model file at its own precision ("own")
     sizes: tuple = ()             # empty: each model's own size
     batches: tuple = (1,)
     runs: int = 50
@@ -94,7 +96,7 @@ def plan_variants(cfg: BenchConfig) -> list[Variant]:
     for path in cfg.models:
         suffix = os.path.splitext(path)[1].lower()
         for backend in cfg.backends or DEFAULT_BACKENDS.get(suffix, ("onnxruntime",)):
-            for precision in cfg.precisions:
+            for precision in cfg.precisions or (OWN,):
                 for size in cfg.sizes or (None,):
                     for batch in cfg.batches:
                         out.append(Variant(path, backend, precision, size, batch))
@@ -160,14 +162,16 @@ def _open(v: Variant, prep: _Prepared, notes: list):
     elif v.backend == "torch":
         opts = {"device": "cpu", "threads": prep.cfg.threads}
     else:
-        opts = {"precision": v.precision} if v.suffix == ".onnx" else {}
+        opts = {"precision": v.precision} if v.suffix == ".onnx" and v.precision != OWN else {}
     if v.suffix in (".pt", ".pth") and v.backend != "torch":
         path = prep.onnx_from_checkpoint(path, v.size, v.batch)
         notes.append(f"exported on the fly from {os.path.basename(v.model_path)}")
     backend = load_backend(path, v.backend, **opts)
     if v.backend == "onnxruntime":
         own = "int8" if backend.meta.precision in ("int8", "mixed") else backend.meta.precision
-        if v.precision == "int8" and own == "fp32":
+        if v.precision == OWN:
+            pass
+        elif v.precision == "int8" and own == "fp32":
             backend.close()
             path = prep.int8_from_fp32(path, backend.meta)
             notes.append("int8 quantized on the fly (cpu target, percentile, "
@@ -208,6 +212,9 @@ def run_variant(v: Variant, prep: _Prepared, log=print) -> dict:
         return {**result_stub(v, "skipped", str(s)), "notes": res["notes"]}
     except EdgesegError as e:
         return {**result_stub(v, "failed", str(e).splitlines()[0]), "notes": res["notes"]}
+    if v.precision == OWN:
+        p = backend.meta.precision
+        res["precision"] = "int8" if p == "mixed" else p
     try:
         res["model_bytes"] = os.path.getsize(path) if os.path.isfile(path) else None
         try:
