@@ -23,24 +23,10 @@ import numpy as np
 from .errors import ConfigError
 from .meta import ModelMeta
 from .metrics import ConfusionMatrix, MetricReport
-from .preprocess import preprocess
+from .preprocess import preprocess, resize_scores, softmax
 from .utils.progress import Progress
 
 Predictor = Callable[[np.ndarray], np.ndarray]
-
-
-def _softmax(x: np.ndarray, axis: int = 0) -> np.ndarray:
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def _resize_scores(scores: np.ndarray, size) -> np.ndarray:
-    import cv2
-    if scores.shape[1:] == tuple(size):
-        return scores
-    hwc = np.ascontiguousarray(scores.transpose(1, 2, 0), dtype=np.float32)
-    out = cv2.resize(hwc, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-    return (out[..., None] if out.ndim == 2 else out).transpose(2, 0, 1)
 
 
 def predict_scores(predict: Predictor, images: Sequence[np.ndarray], meta: ModelMeta, *,
@@ -64,8 +50,8 @@ def predict_scores(predict: Predictor, images: Sequence[np.ndarray], meta: Model
             if flipped:
                 out = out[..., ::-1]
             for i, im in enumerate(images):
-                sc = _resize_scores(out[i], im.shape[:2])
-                sc = _softmax(sc) if tta else sc
+                sc = resize_scores(out[i], im.shape[:2])
+                sc = softmax(sc) if tta else sc
                 acc[i] = sc if acc[i] is None else acc[i] + sc
     return acc
 

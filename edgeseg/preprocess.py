@@ -95,19 +95,32 @@ def preprocess_batch(frames, meta: ModelMeta) -> np.ndarray:
     return np.concatenate([preprocess(f, meta) for f in frames], axis=0)
 
 
+def softmax(scores: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Class probabilities from scores along ``axis`` (stable: the max is subtracted first)."""
+    e = np.exp(scores - scores.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def resize_scores(scores: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """CxHxW scores -> CxH'xW' at ``size`` (h, w), bilinear like the heads' upsampling."""
+    if tuple(size) == scores.shape[1:]:
+        return scores
+    c = scores.shape[0]
+    hwc = np.ascontiguousarray(scores.transpose(1, 2, 0), dtype=np.float32)
+    # cv2.resize handles at most 512 channels per call; chunk for large class counts.
+    parts = [cv2.resize(hwc[..., i:i + 512], (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+             for i in range(0, c, 512)]
+    parts = [p[..., None] if p.ndim == 2 else p for p in parts]
+    return np.concatenate(parts, axis=2).transpose(2, 0, 1)
+
+
 def logits_to_labels(logits: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
     """CxHxW scores -> HxW class ids, resized to ``size`` (h, w) bilinearly *before* argmax,
     which keeps thin objects that nearest-resizing the labels would fray."""
     if logits.ndim != 3:
         raise DataError("logits must be CxHxW", got=f"shape {logits.shape}")
-    if size is not None and tuple(size) != logits.shape[1:]:
-        c = logits.shape[0]
-        hwc = np.ascontiguousarray(logits.transpose(1, 2, 0), dtype=np.float32)
-        # cv2.resize handles at most 512 channels per call; chunk for large class counts.
-        parts = [cv2.resize(hwc[..., i:i + 512], (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-                 for i in range(0, c, 512)]
-        parts = [p[..., None] if p.ndim == 2 else p for p in parts]
-        return labels_dtype(np.concatenate(parts, axis=2).argmax(2), c)
+    if size is not None:
+        logits = resize_scores(logits, size)
     return labels_dtype(logits.argmax(0), logits.shape[0])
 
 

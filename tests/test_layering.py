@@ -6,7 +6,9 @@ import sys
 DEPLOY = ["edgeseg", "edgeseg.runtime", "edgeseg.backends", "edgeseg.metrics", "edgeseg.data",
           "edgeseg.meta", "edgeseg.preprocess", "edgeseg.visualize", "edgeseg.evaluate",
           "edgeseg.bench", "edgeseg.backends.onnxruntime", "edgeseg.quantize", "edgeseg.quantize.api",
-          "edgeseg.cli"]
+          "edgeseg.cli", "edgeseg.runtime.stream", "edgeseg.runtime.sources", "edgeseg.runtime.sinks",
+          "edgeseg.runtime.preview", "edgeseg.bench.runner", "edgeseg.bench.device", "edgeseg.compare",
+          "edgeseg.backends.tensorrt", "edgeseg.backends.cuda", "edgeseg.build.header"]
 
 
 def _run(code):

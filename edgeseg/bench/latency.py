@@ -37,6 +37,16 @@ def measure_latency(fn, x, runs: int = 50, warmup: int = 5, min_seconds: float =
                     desc: str | None = None, file=None) -> LatencyStats:
     """Time ``fn(x)``: ``warmup`` untimed calls, then ``runs`` timed ones (more if
     ``min_seconds`` is not yet reached). The median is the figure to quote."""
+    return stats_from_times(time_calls(fn, x, runs, warmup, min_seconds, desc, file))
+
+
+def time_calls(fn, x, runs: int = 50, warmup: int = 5, min_seconds: float = 0.0,
+               desc: str | None = None, file=None) -> list[float]:
+    """The per-call times (ms) behind :func:`measure_latency`, for histograms and reports.
+
+    >>> len(time_calls(lambda x: x, 0, runs=3, warmup=1))
+    3
+    """
     for _ in range(warmup):
         fn(x)
     times = []
@@ -47,7 +57,7 @@ def measure_latency(fn, x, runs: int = 50, warmup: int = 5, min_seconds: float =
             fn(x)
             times.append((time.perf_counter() - t0) * 1e3)
             bar.update(1)
-    return stats_from_times(times)
+    return times
 
 
 def stats_from_times(times_ms) -> LatencyStats:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import tempfile
-import time
 import warnings
 from dataclasses import dataclass
 
@@ -23,7 +22,7 @@ import numpy as np
 
 from ..backends import ALIASES, BACKENDS, load_backend
 from ..errors import ConfigError, EdgesegError
-from .latency import stats_from_times
+from .latency import stats_from_times, time_calls
 from .memory import MemoryProbe
 
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -222,13 +221,7 @@ def run_variant(v: Variant, prep: _Prepared, log=print) -> dict:
         except _Skip as s:
             return {**res, "status": "skipped", "reason": str(s)}
         x = np.zeros(shape, dtype=backend.inputs[0].dtype)
-        for _ in range(prep.cfg.warmup):
-            backend(x)
-        times = []
-        for _ in range(prep.cfg.runs):
-            t0 = time.perf_counter()
-            backend(x)
-            times.append((time.perf_counter() - t0) * 1e3)
+        times = time_calls(backend, x, runs=prep.cfg.runs, warmup=prep.cfg.warmup)
         stats = stats_from_times(times)
         res["latency"] = stats.to_dict()
         res["images_per_s"] = v.batch * stats.fps

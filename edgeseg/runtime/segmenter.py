@@ -17,7 +17,7 @@ import numpy as np
 
 from ..backends import Backend, load_backend
 from ..meta import ModelMeta
-from ..preprocess import check_frame, labels_dtype, labels_to_frame, logits_to_labels, preprocess
+from ..preprocess import check_frame, labels_dtype, labels_to_frame, logits_to_labels, preprocess, softmax
 from ..visualize import colorize, legend, overlay
 
 
@@ -58,10 +58,7 @@ class Segmenter:
         if self.meta.output_kind == "labels":
             lab = out.reshape(out.shape[-2:])
             return SegResult(labels_to_frame(labels_dtype(lab, self.meta.num_classes), (h, w)))
-        scores = None
-        if self.want_scores:
-            e = np.exp(out - out.max(0, keepdims=True))
-            scores = e / e.sum(0, keepdims=True)
+        scores = softmax(out) if self.want_scores else None
         if self.upsample == "logits":
             return SegResult(logits_to_labels(out, (h, w)), scores)
         return SegResult(labels_to_frame(logits_to_labels(out), (h, w)), scores)

@@ -22,6 +22,7 @@ import collections
 import numpy as np
 
 from ..errors import ConfigError
+from ..preprocess import softmax
 
 
 class Smoother:
@@ -40,8 +41,7 @@ class Smoother:
             return out
         if self.labels:
             return self._majority(out)
-        e = np.exp(out - out.max(0, keepdims=True))
-        p = e / e.sum(0, keepdims=True)
+        p = softmax(out)
         if self._ema is None or self._ema.shape != p.shape:
             self._ema = p
         else:
