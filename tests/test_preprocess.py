@@ -3,7 +3,7 @@ import pytest
 
 from edgeseg.errors import DataError
 from edgeseg.meta import ModelMeta
-from edgeseg.preprocess import labels_to_frame, logits_to_labels, normalize, preprocess
+from edgeseg.preprocess import _affine, argmax_classes, labels_to_frame, logits_to_labels, normalize, preprocess
 
 
 def meta(**kw):
@@ -41,6 +41,27 @@ def test_uint8_graph_gets_raw_pixels_only_resized():
 def test_training_normalize_is_the_same_function():
     img = np.random.default_rng(1).integers(0, 256, (4, 6, 3), dtype=np.uint8)
     np.testing.assert_array_equal(normalize(img, meta()), preprocess(img, meta())[0])
+
+
+@pytest.mark.parametrize("order", ["RGB", "BGR"])
+def test_plane_wise_normalize_is_bit_identical_to_the_interleaved_formula(order):
+    img = np.random.default_rng(2).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    m = meta(color_order=order)
+    scale, bias = _affine(m.mean, m.std, order)
+    x = img.astype(np.float32)
+    x *= scale
+    x += bias
+    want = (x[..., ::-1] if order == "RGB" else x).transpose(2, 0, 1)
+    assert np.array_equal(normalize(img, m), want)
+
+
+@pytest.mark.parametrize("classes", [2, 6, 21, 300])
+def test_argmax_classes_equals_numpy_argmax_ties_included(classes):
+    rng = np.random.default_rng(classes)
+    scores = rng.integers(-3, 4, (classes, 40, 50)).astype(np.float32)  # few values: many ties
+    got = argmax_classes(scores)
+    assert np.array_equal(got, scores.argmax(0))  # numpy also takes the first of tied maxima
+    assert got.dtype == (np.uint8 if classes <= 256 else np.uint16)
 
 
 def test_bad_frames_are_named():

@@ -42,6 +42,9 @@ class Backend:
     """Base class: ``meta``, ``inputs``/``outputs`` specs, ``infer(batch) -> array``, ``close()``."""
 
     kind = "base"
+    # True when inference runs on host cores: the stream then keeps OpenCV's own worker threads
+    # off them (see runtime.stream); accelerator backends leave the host to OpenCV.
+    on_cpu = False
 
     def __init__(self, meta: ModelMeta, inputs: list[TensorSpec], outputs: list[TensorSpec],
                  path: str = "<memory>"):

@@ -70,6 +70,7 @@ class OnnxRuntimeBackend(Backend):
         super().__init__(meta, [_spec(a) for a in self.session.get_inputs()],
                          [_spec(a) for a in self.session.get_outputs()], path)
         self.providers = self.session.get_providers()
+        self.on_cpu = self.providers[0] == "CPUExecutionProvider"
         self._in_name, self._out_name = self.inputs[0].name, self.outputs[0].name
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:

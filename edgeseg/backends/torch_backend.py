@@ -25,6 +25,7 @@ class TorchBackend(Backend):
         meta = meta or ck_meta
         dev = resolve_device(device)
         self._predict = TorchPredictor(model.to(dev), dev)
+        self.on_cpu = str(dev).startswith("cpu")
         h, w = meta.input_size
         super().__init__(meta, [TensorSpec("input", (None, 3, None, None), "float32")],
                          [TensorSpec("logits", (None, meta.num_classes, h, w), "float32")], path)

@@ -83,6 +83,7 @@ class Source:
         self.fps = float(options.fps or 30.0)
         self.keep = "latest"
         self.dropped = 0  # frames a live source overwrote before anyone took them
+        self.period: float | None = None  # a live source's measured seconds between frames
         self._index = 0
         self._thread = None
         self._stop = threading.Event()
@@ -126,8 +127,12 @@ class Source:
             self._thread.start()
         return self
 
-    def capture(self, timeout: float | None = None) -> Frame | None:
-        """The next frame (the newest one for a live source); None on timeout."""
+    def capture(self, timeout: float | None = None, after: int | None = None) -> Frame | None:
+        """The next frame (the newest one for a live source); None on timeout.
+
+        ``after``: a live source waits for a frame newer than that index (the stream's way of
+        passing over a frame that is about to be replaced).
+        """
         if not self._is_open:
             raise SourceError("the source is closed", path=self.uri, fix="open() it first")
         if not self.live:
@@ -141,11 +146,19 @@ class Source:
             if isinstance(item, BaseException):  # the grabber's end or failure, after its frames
                 raise item
             return item
+        def ready():
+            return (self._slot and (after is None or self._slot[0].index > after)) or self._error is not None
+
         with self._cond:
-            self._cond.wait_for(lambda: self._slot or self._error is not None, timeout)
-            if self._slot:
+            self._cond.wait_for(ready, timeout)
+            if self._slot and (after is None or self._slot[0].index > after):
                 return self._slot.pop()
         return self._raise_error()
+
+    def newest(self) -> Frame | None:
+        """A live source's newest frame, left in place (None if none is waiting)."""
+        with self._cond:
+            return self._slot[0] if self._slot else None
 
     def close(self) -> None:
         self._is_open = False
@@ -187,9 +200,14 @@ class Source:
 
     def _grab(self) -> None:
         """Grabber thread: read as fast as the device delivers; keep the newest (or queue all)."""
+        last = None
         while not self._stop.is_set():
             try:
                 frame = self._frame(*self._read())
+                if last is not None:  # cameras drift from their nominal rate: measure it
+                    gap = frame.timestamp - last
+                    self.period = gap if self.period is None else self.period + 0.1 * (gap - self.period)
+                last = frame.timestamp
             except BaseException as exc:  # handed to the consumer, who decides (reconnect or end)
                 with self._cond:
                     self._error = exc

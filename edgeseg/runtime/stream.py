@@ -3,9 +3,13 @@
 Four threads joined by small bounded queues, so decoding, drawing and encoding overlap
 inference (OpenCV and ONNX Runtime release the GIL). Two policies:
 
-- ``latest``: only the newest frame is processed. The capture thread fetches a frame when the
-  inference thread is about to want one, so no frame waits behind a busy network; a live
-  source keeps overwriting its one slot meanwhile (those drops are counted).
+- ``latest``: only the newest frame is processed, and it is taken just in time: the capture
+  thread sleeps until the running inference is due to finish less the time capture and
+  preprocessing take (both measured as the stream runs), then takes the newest frame. The
+  network neither waits for a frame nor gets one that aged behind it. A frame older than half
+  a camera period at that moment is passed over for the next one, which is then less than half
+  a period away: the network idles for less time than the frame would have aged. A live source
+  keeps overwriting its one slot meanwhile (those drops are counted).
 - ``all``: every frame is processed in order, queues block; output frames == input frames.
 
 Faults do not stop it: a source that fails is reopened with exponential back-off, a corrupt
@@ -27,6 +31,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from ..errors import ConfigError, DataError
@@ -38,6 +43,10 @@ from .sources import EndOfStream, Frame, Source, make_source
 from .stats import StreamStats
 
 _END = object()  # end of stream, passed down the queues
+
+
+def _ema(old: float | None, new: float, weight: float = 0.2) -> float:
+    return new if old is None else old + weight * (new - old)
 
 
 @dataclass
@@ -68,7 +77,11 @@ class Stream:
     ``sink``: URI, callable, Sink, or a list of them (default ``null://``); ``render``:
     ``overlay`` | ``color`` | ``none`` (the frame as is); ``max_frames``: stop after that many;
     ``backoff``: (first, longest) reconnect delay in seconds; ``stall_s``: a live source silent
-    that long counts as dropped out; ``report_every``: seconds between stats lines (None: never).
+    that long counts as dropped out; ``report_every``: seconds between stats lines (None: never);
+    ``cv_threads``: OpenCV's worker threads while the stream runs, restored at close. ``"auto"``
+    sets 1 when the model runs on the CPU: the stages already run side by side, and OpenCV
+    splitting a resize over every core only preempts the inference thread (the 720p benchmark ran
+    3-4 points closer to the backend's own rate); ``None`` leaves OpenCV alone.
     """
 
     POLICIES = ("auto", "latest", "all")
@@ -78,7 +91,7 @@ class Stream:
                  render: str = "overlay", alpha: float = 0.5, max_frames: int | None = None,
                  reconnect: bool = True, backoff=(0.1, 5.0), stall_s: float = 10.0, queue_size: int = 2,
                  report_every: float | None = 5.0, log=print, source_options: dict | None = None,
-                 device: str = "auto", backend: str = "auto"):
+                 device: str = "auto", backend: str = "auto", cv_threads: int | str | None = "auto"):
         if policy not in self.POLICIES:
             raise ConfigError("unknown stream policy", expected=" | ".join(self.POLICIES), got=policy)
         if render not in self.RENDER:
@@ -93,10 +106,21 @@ class Stream:
         self.policy, self.render, self.alpha = policy, render, alpha
         self.max_frames, self.reconnect, self.backoff, self.stall_s = max_frames, reconnect, backoff, stall_s
         self.report_every, self.queue_size = report_every, queue_size
+        if cv_threads == "auto":
+            cv_threads = 1 if self.segmenter.backend.on_cpu else None
+        elif cv_threads is not None and (not isinstance(cv_threads, int) or cv_threads < 0):
+            raise ConfigError("cv_threads must be 'auto', None or an int >= 0", got=cv_threads)
+        self.cv_threads, self._cv_threads_before = cv_threads, None
         self.smoother = Smoother(smooth, labels=self.segmenter.meta.output_kind == "labels")
         self._stats = StreamStats()
         self.sinks = SinkSet(sink, log=self.log, on_error=lambda s, e: self._stats.count("sink_errors"))
-        self._stop, self._abort, self._want = threading.Event(), threading.Event(), threading.Event()
+        self._stop, self._abort = threading.Event(), threading.Event()
+        # latest policy: set when inference took the frame handed over; _due is when the
+        # running inference should finish (monotonic s); the EMAs are in seconds.
+        self._taken = threading.Event()
+        self._taken.set()
+        self._due = 0.0
+        self._infer_ema = self._lead_ema = None
         self._error: BaseException | None = None
         self._threads: list[threading.Thread] = []
         self._out: queue.Queue | None = None
@@ -164,7 +188,11 @@ class Stream:
             self.source.close()
             self._closed = True
             raise
+        if self.cv_threads is not None:
+            self._cv_threads_before = cv2.getNumThreads()
+            cv2.setNumThreads(self.cv_threads)
         qs = self.queue_size
+        self._stats.start = time.monotonic()  # fps counts streaming, not opening the model/camera
         self._q_in = queue.Queue(1 if self.policy == "latest" else qs)
         self._q_post, self._q_sink = queue.Queue(qs), queue.Queue(qs)
         for name, fn in (("capture", self._capture_loop), ("infer", self._infer_loop),
@@ -184,6 +212,8 @@ class Stream:
         self.sinks.close()
         if self.source is not None:
             self.source.close()
+        if self._cv_threads_before is not None:
+            cv2.setNumThreads(self._cv_threads_before)
         if self._own_seg:
             self.segmenter.close()
         self._sync_drops()
@@ -238,13 +268,11 @@ class Stream:
         seg, taken, last_ok = self.segmenter, 0, time.monotonic()
         try:
             while not self._stop.is_set() and (self.max_frames is None or taken < self.max_frames):
-                # latest: fetch only when inference is ready for it, so no frame waits behind a
-                # busy network; the flag is cleared just before the hand-over (see below).
-                if self.policy == "latest" and not self._want.wait(0.1):
+                if self.policy == "latest" and not self._wait_until_due():
                     continue
                 t0 = time.perf_counter()
                 try:
-                    frame = self.source.capture(0.2)
+                    frame = self._capture()
                 except EndOfStream:
                     break
                 except Exception as exc:  # noqa: BLE001  a camera that drops out: reopen it
@@ -272,8 +300,8 @@ class Stream:
                 taken += 1
                 self._stats.count("frames_in")
                 timings = {"capture": 1e3 * (t1 - t0), "preprocess": 1e3 * (t2 - t1)}
-                # cleared while the inference thread waits in get(), so it cannot race its set()
-                self._want.clear()
+                self._lead_ema = _ema(self._lead_ema, t2 - t1)  # not the capture: it may wait on purpose
+                self._taken.clear()  # before the put: inference sets it once it has the frame
                 if not self._put(self._q_in, (frame, x, timings)):
                     return
         finally:
@@ -282,14 +310,18 @@ class Stream:
     def _infer_loop(self) -> None:
         backend = self.segmenter.backend
         while True:
-            self._want.set()
             item = self._get(self._q_in)
             if item is _END:
                 break
             frame, x, timings = item
             t0 = time.perf_counter()
+            if self._infer_ema is not None:
+                self._due = time.monotonic() + self._infer_ema
+            self._taken.set()
             out = backend.infer(x)[0]
-            timings["infer"] = 1e3 * (time.perf_counter() - t0)
+            t1 = time.perf_counter()
+            self._infer_ema = _ema(self._infer_ema, t1 - t0)
+            timings["infer"] = 1e3 * (t1 - t0)
             if not self._put(self._q_post, (frame, out, timings)):
                 return
         self._put(self._q_post, _END)
@@ -340,6 +372,32 @@ class Stream:
                 self.log(self._stats.line())
         if self._out is not None:
             self._put(self._out, _END)
+
+    def _capture(self) -> Frame | None:
+        src = self.source
+        if self.policy == "latest" and src.live and src.period:
+            newest = src.newest()
+            if newest is not None and time.monotonic() - newest.timestamp > src.period / 2:
+                # a camera that stalls still hands over the frame it has, a little later
+                frame = src.capture(min(1.5 * src.period, 0.2), after=newest.index)
+                if frame is not None:
+                    return frame
+        return src.capture(0.2)
+
+    def _wait_until_due(self) -> bool:
+        """Latest policy: wait until inference has the last frame and is about ``lead`` from
+        done, so the next frame is fresh when the network is free. False: stop was asked."""
+        while not self._taken.wait(0.1):
+            if self._stop.is_set():
+                return False
+        # 1 ms of slack: a frame ready a little early ages by that; one late idles the network
+        lead = (self._lead_ema or 0.0) + 0.001
+        while not self._stop.is_set():
+            delay = self._due - lead - time.monotonic()
+            if delay <= 0:
+                return True
+            self._stop.wait(min(delay, 0.1))
+        return False
 
     # -- faults -----------------------------------------------------------------------------
     def _bad_frame(self, frame: Frame, exc: Exception) -> None:

@@ -86,6 +86,17 @@ def test_live_source_keeps_only_the_newest_frame():
         assert src.capture(1.0).index > f.index  # never the same frame twice
 
 
+def test_live_source_measures_its_rate_and_waits_for_a_newer_frame():
+    with open_source("synthetic://?size=32x32&fps=50", log=None) as src:
+        time.sleep(0.3)
+        assert src.period is not None and abs(src.period - 0.02) < 0.006
+        f = src.newest()
+        assert f is not None and src.newest().index >= f.index  # a peek leaves the frame there
+        g = src.capture(1.0, after=f.index)
+        assert g.index > f.index and g.timestamp > f.timestamp
+        assert src.capture(0.001, after=g.index + 10) is None  # nothing that new yet
+
+
 def test_live_source_under_all_queues_every_frame():
     with open_source("synthetic://?size=32x32&fps=200&frames=20", keep="all", log=None, queue=32) as src:
         time.sleep(0.2)

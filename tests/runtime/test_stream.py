@@ -3,6 +3,7 @@
 import os
 import signal
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -50,7 +51,27 @@ def test_latest_drops_frames_and_frame_age_stays_bounded(seg):
     s = stream.stats()
     assert s["frames_out"] == 15 and s["dropped"] > 10  # the camera made ~3 frames per inference
     infer = s["stages"]["infer"]["p50_ms"]
-    assert np.median(ages) < 2.5 * infer and max(ages) < 400  # never a queue of stale frames
+    assert np.median(ages) < 1.5 * infer and max(ages) < 400  # never a queue of stale frames
+
+
+class SlowPrep(Segmenter):
+    """Preprocessing that takes as long as a large frame's does on a small CPU."""
+
+    def preprocess(self, frame):
+        time.sleep(0.015)
+        return super().preprocess(frame)
+
+
+def test_latest_hands_frames_over_just_in_time(seg):
+    # the next frame is taken and preprocessed while the network still runs, so the network
+    # does not wait for it (fps stays at the network's rate), yet it does not age behind it
+    slow = SlowPrep(SlowBackend(seg.backend, 0.04))
+    stream = Stream("synthetic://?size=64x96&fps=100", slow, policy="latest", max_frames=25, log=None)
+    ages = [r.timings["e2e"] for r in stream][5:]
+    s = stream.stats()
+    infer, prep = s["stages"]["infer"]["p50_ms"], s["stages"]["preprocess"]["p50_ms"]
+    assert s["fps_recent"] > 0.85 * 1000 / infer  # handing over after inference: 1000 / (infer + prep)
+    assert np.median(ages) < infer + prep + 10  # at most a camera period (10 ms) of waiting
 
 
 def test_camera_dropout_reconnects_with_backoff(street, seg):
@@ -120,6 +141,17 @@ def test_bad_options_are_config_errors(seg):
         Stream("synthetic://", seg, policy="newest")
     with pytest.raises(ConfigError, match="render"):
         Stream("synthetic://", seg, render="fancy")
+    with pytest.raises(ConfigError, match="cv_threads"):
+        Stream("synthetic://", seg, cv_threads="many")
+
+
+def test_a_cpu_model_keeps_opencv_single_threaded_while_streaming_and_restores_it(seg):
+    before = cv2.getNumThreads()
+    uri = "synthetic://?size=32x48&frames=3&live=0"
+    during = [cv2.getNumThreads() for _ in Stream(uri, seg, log=None)]
+    assert seg.backend.on_cpu and during == [1, 1, 1] and cv2.getNumThreads() == before
+    accel = Segmenter(SlowBackend(seg.backend, 0))  # on_cpu False, like TensorRT: OpenCV untouched
+    assert {cv2.getNumThreads() for _ in Stream(uri, accel, log=None)} == {before}
 
 
 class BrokenBackend(SlowBackend):
