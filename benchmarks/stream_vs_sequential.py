@@ -145,7 +145,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3,
                    help="repeat all measurements; the figures are medians of per-round ratios (default %(default)s)")
     p.add_argument("--live-fps", type=float, default=60.0, help="live synthetic camera rate (default %(default)s)")
-    p.add_argument("--live-frames", type=int, default=40)
+    p.add_argument("--live-frames", type=int, default=120, help="frames of the live run (default %(default)s)")
     p.add_argument("--live-loop", type=int, default=30,
                    help="live camera replays this many pre-rendered frames; 0 renders each (a CPU core at 720p)")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))

@@ -200,10 +200,11 @@ class Trainer:
                         loss = loss_fn(net(x), y)
                     if not torch.isfinite(loss):
                         kept = last_path if epoch > start_epoch or cfg.resume else "(none yet)"
+                        bad = float(loss.detach())
                         raise TrainingDiverged(
-                            f"the loss became {float(loss)} at epoch {epoch + 1}, step {n + 1}",
+                            f"the loss became {bad} at epoch {epoch + 1}, step {n + 1}",
                             expected="a finite loss",
-                            got=f"{float(loss)} (lr {sched.get_last_lr()[0]:.3g})",
+                            got=f"{bad} (lr {sched.get_last_lr()[0]:.3g})",
                             fix=f"the last good checkpoint is kept at {kept}; lower --lr, keep "
                                 "--grad-clip on, or check the data for bad masks")
                     opt.zero_grad(set_to_none=True)
