@@ -183,6 +183,13 @@ class RtspSource(CaptureSource):
         o = self.options
         return f"rtsp_transport;{o.transport}|max_delay;{o.latency_ms * 1000}|fflags;nobuffer|flags;low_delay"
 
+    def open_hint(self) -> str:
+        # the usual causes, in the order people hit them; ffplay shares FFmpeg's RTSP client
+        return ("check the URL, path and credentials (rtsp://user:pass@host:554/path) and that the camera "
+                f"answers (ffplay -rtsp_transport {self.options.transport} URL); "
+                + ("a camera that only streams over UDP needs --transport udp" if self.options.transport == "tcp"
+                   else "UDP rarely passes NAT or a firewall: try --transport tcp"))
+
     def effective(self) -> dict:
         extra = {"latency_ms": self.options.latency_ms, "transport": self.options.transport}
         if self.api == cv2.CAP_FFMPEG:

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ..utils.atomic import atomic_write_text
+    from ..utils.signals import stop_signals_interrupt
     from .stream import Stream
 
     options = {k: getattr(args, k) for k in ("width", "height", "fps") if getattr(args, k) is not None}
@@ -64,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
                     render=args.render, alpha=args.alpha, max_frames=args.max_frames,
                     report_every=args.report_every or None, source_options=options,
                     device=args.device, backend=args.backend)
-    stats = stream.run()
+    # docker/systemd stop (SIGTERM) and a closed terminal (SIGHUP) drain like Ctrl-C, so the video
+    # being written gets its index and the final statistics still print
+    with stop_signals_interrupt() as got:
+        stats = stream.run()
     if args.stats_json:
         atomic_write_text(args.stats_json, json.dumps(stats, indent=2, default=str))
-    return 130 if stream.interrupted else 0
+    return got.exit_status if stream.interrupted else 0

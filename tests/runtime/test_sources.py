@@ -1,6 +1,7 @@
 """Sources by URI: the one table, shorthand, did-you-mean, real files/folders/synthetic, live slot."""
 
 import os
+import socket
 import time
 
 import cv2
@@ -127,6 +128,16 @@ def test_rtsp_latency_reaches_ffmpeg_or_gstreamer():
     else:
         assert target == "rtsp://cam/live"
         assert "rtsp_transport;udp" in src.ffmpeg_options() and "max_delay;120000" in src.ffmpeg_options()
+
+
+def test_unreachable_rtsp_camera_says_what_to_check():
+    # a real refused connection on loopback (port 9, discard, is closed on test machines)
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 9)) == 0:
+            pytest.skip("something listens on 127.0.0.1:9")
+    with pytest.raises(SourceError, match="cannot open") as exc:
+        open_source("rtsp://127.0.0.1:9/live", transport="tcp", log=None)
+    assert "credentials" in str(exc.value) and "--transport udp" in str(exc.value)
 
 
 def test_ffmpeg_options_are_set_only_while_opening(monkeypatch):
