@@ -84,7 +84,8 @@ def backend_fps(seg: Segmenter, frames) -> tuple[float, float]:
 def sequential_fps(seg: Segmenter, video: str, out: str) -> float:
     """The loop everyone writes first: read, segment, overlay, write, one after the other."""
     cap = cv2.VideoCapture(video)
-    fps, w, h = cap.get(cv2.CAP_PROP_FPS), int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     writer = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     n, t0 = 0, time.perf_counter()
     while True:

@@ -264,7 +264,8 @@ def summary_markdown(res: DemoResult, s: DemoSettings, mode: str) -> str:
             "clip": "synthetic street clip (input)", "overlay": "the clip with the segmentation overlaid",
             "bench": "accuracy/latency results (schema edgeseg-bench/1)",
             "snapshot": "frame \\| overlay \\| legend",
-            "quantize_report": "INT8 report: calibration, ranges, FP32 vs INT8", "results": "this demo's numbers as JSON"}
+            "quantize_report": "INT8 report: calibration, ranges, FP32 vs INT8",
+            "results": "this demo's numbers as JSON"}
     lines = [f"# edgeseg demo ({mode})", "",
              f"{MODEL} at {s.size[0]}x{s.size[1]}, trained on {s.num_train} synthetic scenes for up to "
              f"{s.epochs} epochs: **val mIoU {100 * (res.miou or 0):.2f}**; "

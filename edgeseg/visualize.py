@@ -18,7 +18,12 @@ import numpy as np
 
 def palette_lut(palette) -> np.ndarray:
     """RGB palette -> 256x3 uint8 BGR lookup; ids past the palette (and 255 = ignore) are black."""
-    return _lut(tuple(tuple(int(v) for v in rgb) for rgb in list(palette)[:255])).reshape(256, 3).copy()
+    return _lut(_palette_key(palette)).reshape(256, 3).copy()
+
+
+def _palette_key(palette) -> tuple:
+    """A hashable copy of the first 255 colours (255 is the ignore id), lists and arrays alike."""
+    return tuple(tuple(int(v) for v in rgb) for rgb in list(palette)[:255])
 
 
 @lru_cache(maxsize=16)
@@ -32,7 +37,7 @@ def _lut(palette: tuple) -> np.ndarray:
 
 def colorize(labels: np.ndarray, palette) -> np.ndarray:
     """HxW class ids -> HxWx3 BGR colours."""
-    lut = _lut(tuple(tuple(int(v) for v in rgb) for rgb in list(palette)[:255]))
+    lut = _lut(_palette_key(palette))
     ids = labels.astype(np.uint8, copy=False)
     # cv2.LUT on three copies of the ids: 0.7 ms at 1280x720 against 7.5 ms for lut[ids]
     return cv2.LUT(cv2.merge((ids, ids, ids)), lut)

@@ -25,9 +25,9 @@ from typing import Any
 
 from .._optional import require
 from ..errors import ConfigError, MissingDependencyError, ModelError
+from ..utils.progress import STDERR
 from .header import EngineHeader, write_engine
 from .plan import PrecisionPlan, TrtCapabilities, precision_plan, validate_request
-from ..utils.progress import STDERR
 
 
 def import_tensorrt():

@@ -21,13 +21,13 @@ from ..errors import ConfigError, ModelError
 from ..evaluate import evaluate
 from ..meta import ModelMeta
 from ..utils.atomic import atomic_path
+from ..utils.progress import STDERR
 from .budget import fit_budget, group_nodes
 from .calibration import CalibrationSet, class_histogram, load_or_build
 from .ort_quantizer import compute_ranges, prepare_model, quantizable_nodes, quantize_with_ranges, range_summary
 from .qdq_check import check_tensorrt_qdq
 from .report import write_report
 from .targets import check_method, get_target
-from ..utils.progress import STDERR
 
 QUANTIZERS = ("ort", "modelopt")
 

@@ -146,12 +146,13 @@ class Source:
             if isinstance(item, BaseException):  # the grabber's end or failure, after its frames
                 raise item
             return item
-        def ready():
-            return (self._slot and (after is None or self._slot[0].index > after)) or self._error is not None
+
+        def fresh():
+            return bool(self._slot) and (after is None or self._slot[0].index > after)
 
         with self._cond:
-            self._cond.wait_for(ready, timeout)
-            if self._slot and (after is None or self._slot[0].index > after):
+            self._cond.wait_for(lambda: fresh() or self._error is not None, timeout)
+            if fresh():
                 return self._slot.pop()
         return self._raise_error()
 
@@ -222,7 +223,6 @@ class Source:
                 self.dropped += len(self._slot)
                 self._slot.append(frame)
                 self._cond.notify_all()
-
 
     def _enqueue(self, item) -> None:
         while not self._stop.is_set():

@@ -146,5 +146,6 @@ def open_source(uri: str | int | Source, keep: str | None = None, **options) -> 
     return make_source(uri, **options).open(keep)
 
 
-__all__ = ["CsiSource", "RtspSource", "FileSource", "V4L2Source", "GStreamerSource", "Frame", "Source", "SourceOptions", "SourceError", "EndOfStream", "SOURCES", "open_source", "make_source",
+__all__ = ["CsiSource", "RtspSource", "FileSource", "V4L2Source", "GStreamerSource", "Frame", "Source",
+           "SourceOptions", "SourceError", "EndOfStream", "SOURCES", "open_source", "make_source",
            "normalize_uri", "source_class", "has_gstreamer"]

@@ -424,5 +424,5 @@ class Stream:
                 return
             except Exception as err:  # noqa: BLE001  keep trying, a little less often each time
                 self._stats.count("reconnect_attempts_failed")
-                self.log(f"stream: reopen failed ({str(err).splitlines()[0][:120]}); retry in {min(delay * 2, longest):g} s")
                 delay = min(delay * 2, longest)
+                self.log(f"stream: reopen failed ({str(err).splitlines()[0][:120]}); retry in {delay:g} s")

@@ -12,7 +12,6 @@ uninterrupted run would, whatever the number of loader workers.
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 
