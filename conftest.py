@@ -1,2 +1,3 @@
-# Keep pytest's doctest collection away from the entry point (importing it runs the CLI).
-collect_ignore = ["edgeseg/__main__.py", "setup.py", "build", ".venv"]
+# Importing the entry point runs the CLI, so doctest collection must not import it; setup.py is
+# not a module of the package.
+collect_ignore = ["edgeseg/__main__.py", "setup.py"]

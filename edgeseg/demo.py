@@ -189,7 +189,7 @@ def _engine(onnx_path: str, out: str, s: DemoSettings, res: DemoResult) -> str |
     from .errors import EdgesegError
     try:
         _, qdq = _quantize(onnx_path, out, s, "tensorrt")
-        from .build import build_engine
+        from .backends.tensorrt import build_engine
         return build_engine(qdq, os.path.join(out, "model.int8.engine"), precision="int8",
                             progress=None, log=lambda *a: None).path
     except EdgesegError as e:

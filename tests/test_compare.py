@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgeseg import compare_command
+from edgeseg.cli import compare as compare_command
 from edgeseg.compare import compare_models, open_inputs
 from edgeseg.errors import ConfigError, DataError
 
@@ -133,7 +133,7 @@ def test_input_errors(tmp_path):
 @pytest.mark.tensorrt
 def test_onnx_runtime_against_tensorrt(models, tmp_path, monkeypatch):
     pytest.importorskip("tensorrt", reason="TensorRT is not installed (JetPack, or NVIDIA's tensorrt wheels)")
-    from edgeseg.backends.cuda import CudaError, load_cuda
+    from edgeseg.backends.tensorrt.cuda import CudaError, load_cuda
     try:
         load_cuda().close()
     except CudaError as exc:

@@ -6,7 +6,7 @@ import os
 
 import cv2
 
-from edgeseg import demo_command
+from edgeseg.cli import demo as demo_command
 from edgeseg.bench.schema import validate
 
 

@@ -8,7 +8,7 @@ DEPLOY = ["edgeseg", "edgeseg.runtime", "edgeseg.backends", "edgeseg.metrics", "
           "edgeseg.bench", "edgeseg.backends.onnxruntime", "edgeseg.quantize", "edgeseg.quantize.api",
           "edgeseg.cli", "edgeseg.runtime.stream", "edgeseg.runtime.sources", "edgeseg.runtime.sinks",
           "edgeseg.runtime.preview", "edgeseg.bench.runner", "edgeseg.bench.device", "edgeseg.compare",
-          "edgeseg.backends.tensorrt", "edgeseg.backends.cuda", "edgeseg.build.header"]
+          "edgeseg.backends.tensorrt.runner", "edgeseg.backends.tensorrt.cuda", "edgeseg.backends.tensorrt.header"]
 
 
 def _run(code):

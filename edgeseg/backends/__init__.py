@@ -10,10 +10,10 @@ kind is loaded (the torch backend is the train side's reference and imports torc
 from __future__ import annotations
 
 import difflib
-import importlib
 import os
 
 from ..errors import ConfigError
+from ..lazy import load_object
 from .base import Backend, TensorSpec
 
 # file suffix -> backend kind; backend kind -> "module:Class" imported on first use.
@@ -21,8 +21,8 @@ SUFFIXES = {".onnx": "onnxruntime", ".engine": "tensorrt", ".plan": "tensorrt",
             ".pt": "torch", ".pth": "torch"}
 BACKENDS = {
     "onnxruntime": "edgeseg.backends.onnxruntime:OnnxRuntimeBackend",
-    "tensorrt": "edgeseg.backends.tensorrt:TensorRTBackend",
-    "torch": "edgeseg.backends.torch_backend:TorchBackend",
+    "tensorrt": "edgeseg.backends.tensorrt.runner:TensorRTBackend",
+    "torch": "edgeseg.backends.torch:TorchBackend",
 }
 ALIASES = {"ort": "onnxruntime", "trt": "tensorrt", "pytorch": "torch"}
 
@@ -46,8 +46,7 @@ def backend_kind(path: str | os.PathLike, backend: str = "auto") -> str:
 
 def load_backend(path: str | os.PathLike, backend: str = "auto", **options) -> Backend:
     """Open a model file with the backend its kind calls for: ``load_backend("m.onnx", device="cpu")``."""
-    module, cls = BACKENDS[backend_kind(path, backend)].split(":")
-    return getattr(importlib.import_module(module), cls)(os.fspath(path), **options)
+    return load_object(BACKENDS[backend_kind(path, backend)])(os.fspath(path), **options)
 
 
 __all__ = ["Backend", "TensorSpec", "load_backend", "backend_kind", "SUFFIXES", "BACKENDS"]

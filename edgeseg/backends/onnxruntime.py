@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .._optional import require
+from ..lazy import require
 from ..errors import ConfigError, ModelError
 from .base import Backend, TensorSpec
 from .onnx_meta import meta_from_props

@@ -16,13 +16,12 @@ Typical use (a checkpoint written by ``edgeseg train``)::
 
 from __future__ import annotations
 
-from ..utils.lazy import lazy_exports
+from ..lazy import lazy_exports
 
 # public name -> module that defines it; imported on first attribute access (PEP 562).
 _LAZY = {
     "export_onnx": "exporter", "read_onnx_meta": "exporter", "ExportResult": "exporter",
     "ExportOptions": "options", "parse_size": "options",
-    "check_tensorrt_ops": "trt_ops", "require_tensorrt_ops": "trt_ops", "TrtOpsReport": "trt_ops",
     "check_parity": "parity", "simplify_model": "simplify", "ExportWrapper": "wrapper",
 }
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import __version__
-from .._optional import require
+from ..lazy import require
 from ..backends.onnx_meta import get_onnx_meta, set_onnx_meta
 from ..errors import ConfigError, EdgesegError, ModelError
 from ..meta import ModelMeta
@@ -38,7 +38,7 @@ from .onnx_export import EXPORTER, INPUT_NAME, dynamic_axes, torch_to_onnx
 from .options import ExportOptions, check_network_meta, export_meta
 from .parity import check_parity
 from .simplify import simplify_model
-from .trt_ops import TARGETS, check_tensorrt_ops, require_tensorrt_ops
+from ..backends.tensorrt.onnx_ops import TARGETS, check_tensorrt_ops, require_tensorrt_ops
 from .wrapper import ExportWrapper
 
 _TORCH_DTYPES = {"float32": torch.float32, "uint8": torch.uint8}

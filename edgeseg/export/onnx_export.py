@@ -22,7 +22,7 @@ import warnings
 
 import torch
 
-from .._optional import require
+from ..lazy import require
 from ..errors import ModelError
 
 INPUT_NAME = "input"

@@ -17,7 +17,7 @@ TensorRT and cleaner Q/DQ placement for the quantize stage.
 
 from __future__ import annotations
 
-from .._optional import available, require
+from ..lazy import available, require
 
 
 def simplify_model(model, *, check: bool = False):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._optional import require
+from ..lazy import require
 from ..backends import load_backend
 from ..backends.onnx_meta import get_onnx_meta, set_onnx_meta
 from ..bench.latency import measure_latency

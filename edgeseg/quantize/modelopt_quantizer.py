@@ -43,7 +43,7 @@ import os
 import re
 import sys
 
-from .._optional import require
+from ..lazy import require
 from ..errors import ConfigError, DataError, EdgesegError, MissingDependencyError, ModelError
 from ..meta import META_KEY, ModelMeta
 from .calibration import CalibrationSet

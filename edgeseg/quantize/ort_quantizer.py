@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._optional import require
+from ..lazy import require
 from ..meta import ModelMeta
 from ..utils.progress import Progress, STDERR
 from .calibration import CalibrationSet

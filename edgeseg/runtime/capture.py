@@ -14,7 +14,7 @@ import os
 import cv2
 
 from .source_base import EndOfStream, Source, SourceError, SourceOptions
-from .uri import split_uri
+from ..uri import split_uri
 
 FFMPEG_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 __all__ = ["CaptureSource", "FileSource", "V4L2Source", "GStreamerSource", "CsiSource", "RtspSource",

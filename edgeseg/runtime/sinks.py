@@ -23,7 +23,7 @@ import cv2
 
 from ..errors import ConfigError, DataError, EdgesegError
 from ..utils.atomic import atomic_path
-from .uri import split_uri, unknown_scheme
+from ..uri import split_uri, unknown_scheme
 
 
 class SinkError(EdgesegError):

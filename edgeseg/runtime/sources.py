@@ -26,7 +26,7 @@ import cv2
 from ..errors import ConfigError
 from .capture import CsiSource, FileSource, GStreamerSource, RtspSource, V4L2Source, has_gstreamer
 from .source_base import EndOfStream, Frame, Source, SourceError, SourceOptions
-from .uri import parse_size, query_params, split_uri, unknown_scheme
+from ..uri import parse_size, query_params, split_uri, unknown_scheme
 
 
 class ImageFolderSource(Source):

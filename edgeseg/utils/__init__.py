@@ -1,1 +1,1 @@
-"""Small shared helpers (atomic files, progress display)."""
+"""Small shared helpers: atomic files, file hashes, progress with ETA, stop signals."""

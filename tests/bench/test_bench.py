@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from edgeseg.bench import command
+from edgeseg.cli import bench as command
 from edgeseg.bench.report import compare_table, read_document
 from edgeseg.bench.schema import validate
 

@@ -1,0 +1,33 @@
+"""``bench(cfg)``: run a benchmark, print its table, write its JSON document (and charts).
+
+What ``edgeseg bench`` calls; a Python user calls it the same way.
+
+>>> # from edgeseg.bench.api import bench; from edgeseg.bench.runner import BenchConfig
+>>> # bench(BenchConfig(models=("model.onnx",), runs=50), out="results/vm.json", plot=True)
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .device import device_info
+from .report import default_path, make_document, table, write_document
+from .runner import run_bench
+
+
+def bench(cfg, out: str | None = None, plot: bool = False, command: str | None = None, log=None) -> int:
+    """Run ``cfg`` (a BenchConfig), print the table, write the JSON (and charts)."""
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    device = device_info()
+    results = run_bench(cfg, log=log)
+    settings = {"runs": cfg.runs, "warmup": cfg.warmup, "threads": cfg.threads, "data": cfg.data,
+                "stream": cfg.stream, "command": command}
+    doc = make_document(results, device, settings)
+    path = write_document(doc, out or default_path(device))
+    print(table(doc))
+    print(f"wrote {path}")
+    if plot:
+        from .plot import write_plots
+        for p in write_plots(doc, path[:-5] if path.endswith(".json") else path):
+            print(f"wrote {p}")
+    return 0

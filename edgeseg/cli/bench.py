@@ -1,0 +1,71 @@
+"""``edgeseg bench``: arguments and runner for the CLI (nothing heavy imported until it runs).
+
+    edgeseg bench model.onnx --precisions fp32,int8 --runs 100 --data synthetic:100
+    edgeseg bench model.onnx best.pt --backends ort,trt,torch --sizes 512x256,1024x512 --batch 1,4
+    edgeseg bench model.onnx --stream clip.mp4 --plot
+    edgeseg bench --compare results/orin-2026-11-21.json results/vm-2026-11-21.json
+
+>>> import argparse
+>>> p = argparse.ArgumentParser(prog="edgeseg bench"); add_args(p)
+>>> c = config_from_args(p.parse_args(["m.onnx", "--backends", "ort,trt", "--sizes", "64x96", "--batch", "1,4"]))
+>>> c.backends, c.sizes, c.batches
+(('onnxruntime', 'tensorrt'), ((64, 96),), (1, 4))
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import ConfigError
+
+
+def _list(text: str) -> tuple:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
+def _size(text: str) -> tuple:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError("bad size", expected="HxW, e.g. 512x256", got=text) from None
+    return h, w
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("models", nargs="*", metavar="MODEL", help=".onnx / .engine / .pt files")
+    p.add_argument("--backends", help="comma list of ort, trt, torch (default: by file kind)")
+    p.add_argument("--precisions", default="", help="comma list of fp32, fp16, int8 (default: each file "
+                   "at its own precision, e.g. an INT8 .onnx as INT8); "
+                   "int8 of an FP32 .onnx is quantized on the fly (cpu target, synthetic calibration)")
+    p.add_argument("--sizes", help="comma list of HxW (default: each model's own); others need --dynamic models")
+    p.add_argument("--batch", default="1", help="comma list of batch sizes (default 1)")
+    p.add_argument("--runs", type=int, default=50, help="timed runs per variant (default 50)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
+    p.add_argument("--threads", type=int, help="CPU threads for ONNX Runtime / torch")
+    p.add_argument("--data", help="data spec to score mIoU on, e.g. synthetic:100")
+    p.add_argument("--stream", metavar="VIDEO", help="also stream this video: end-to-end FPS per stage")
+    p.add_argument("--plot", action="store_true", help="write PNG charts beside the JSON")
+    p.add_argument("--out", help="JSON path (default benchmarks/results/<device>-<date>.json)")
+    p.add_argument("--compare", nargs="+", metavar="JSON", help="merge result files into one table")
+
+
+def config_from_args(a: argparse.Namespace):
+    from ..bench.runner import BenchConfig
+    return BenchConfig(models=tuple(a.models), backends=_list(a.backends) if a.backends else (),
+                       precisions=_list(a.precisions), sizes=tuple(_size(s) for s in _list(a.sizes or "")),
+                       batches=tuple(int(b) for b in _list(a.batch)), runs=a.runs, warmup=a.warmup,
+                       threads=a.threads, data=a.data, stream=a.stream)
+
+
+def run(a: argparse.Namespace) -> int:
+    from ..bench.report import compare_table, read_document
+    if a.compare:
+        if a.models:
+            raise ConfigError("--compare conflicts with MODEL arguments", got=" ".join(a.models),
+                              fix="run the benchmark and the comparison as two commands")
+        print(compare_table([read_document(p) for p in a.compare]))
+        return 0
+    from ..bench.api import bench
+    return bench(config_from_args(a), out=a.out, plot=a.plot,
+                 command=" ".join(["edgeseg", "bench", *sys.argv[2:]]))

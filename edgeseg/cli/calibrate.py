@@ -1,0 +1,42 @@
+"""``edgeseg calibrate``: a calibration set (frames at the model's input size) into an .npz, with
+the classes the FP32 model sees in it.
+
+    edgeseg calibrate frames/ drive1.mp4 --model model.onnx --num 256 --video-mode diverse --out calib.npz
+    edgeseg calibrate synthetic --model model.onnx --num 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="image folder, video file(s), or data spec (synthetic, folder:PATH, voc:PATH ...)")
+    p.add_argument("--model", required=True,
+                   help="the FP32 .onnx to calibrate for (input size, normalisation, class histogram)")
+    p.add_argument("--num", type=int, default=256, help="frames to keep (default 256)")
+    p.add_argument("--video-mode", choices=("uniform", "diverse"), default="uniform",
+                   help="video sampling: evenly spaced, or skipping near-duplicate frames")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="calib.npz", help="output file (default calib.npz)")
+
+
+def run(a: argparse.Namespace) -> int:
+    from ..backends import load_backend
+    from ..quantize.calibration import build_calibration_set, class_histogram
+    with load_backend(a.model, device="cpu") as b:
+        calib = build_calibration_set(a.sources, b.meta, a.num, video_mode=a.video_mode, seed=a.seed)
+        calib.save(a.out)
+        hist = class_histogram(b, calib, b.meta, batch=1)
+    print(f"wrote {a.out}: {len(calib)} frames at {calib.input_size[0]}x{calib.input_size[1]} "
+          f"from {calib.source}")
+    print("coverage (FP32 model's predicted classes over the set):")
+    for c, v in zip(b.meta.classes, hist):
+        print(f"  {c:<20} {100 * v:6.2f}%  {'#' * int(round(40 * v))}")
+    missing = [c for c, v in zip(b.meta.classes, hist) if v == 0]
+    if missing:
+        print(f"warning: the set never shows {', '.join(missing)}: add frames with these classes",
+              file=sys.stderr)
+    return 0

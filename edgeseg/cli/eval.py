@@ -1,0 +1,57 @@
+"""``edgeseg eval``: score any model file on a data set (mIoU, per-class IoU, accuracy, Dice).
+
+    edgeseg eval runs/train/best.pt --data synthetic
+    edgeseg eval model.int8.onnx --data voc:/data/VOCdevkit --scales 0.75,1,1.25 --flip --json e.json
+
+>>> import argparse
+>>> p = argparse.ArgumentParser(prog="edgeseg eval"); add_args(p)
+>>> a = p.parse_args(["model.onnx", "--scales", "0.75,1"])
+>>> a.scales, a.batch, a.backend
+((0.75, 1.0), 8, 'auto')
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from ._common import floats as _floats
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="any model file: checkpoint (.pt), .onnx (FP32 or INT8), .engine")
+    p.add_argument("--data", default="synthetic", help="data spec (default: synthetic)")
+    p.add_argument("--split", default="val", help="split to score (default val)")
+    p.add_argument("--num", type=int, help="synthetic data: number of scenes")
+    p.add_argument("--batch", type=int, default=8, help="images per call (static-batch graphs: their batch)")
+    p.add_argument("--scales", type=_floats, default=(1.0,),
+                   help="test-time scales, e.g. 0.75,1,1.25 (default 1; ONNX needs --dynamic export)")
+    p.add_argument("--flip", action="store_true", help="add horizontal-flip test-time augmentation")
+    p.add_argument("--backend", default="auto", help="auto (from the file kind) | onnxruntime | tensorrt | torch")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", help="also write the report as JSON here")
+
+
+def run(a: argparse.Namespace) -> int:
+    from ..backends import load_backend
+    from ..data import open_dataset
+    from ..evaluate import evaluate
+    with load_backend(a.model, a.backend, device=a.device) as backend:
+        meta = backend.meta
+        kw = {"size": meta.input_size} if a.data.startswith("synthetic") else {}
+        if a.num:
+            kw["num"] = a.num
+        data = open_dataset(a.data, split=a.split, **kw)
+        static = backend.inputs[0].shape[0]
+        batch = static if isinstance(static, int) and static > 0 else a.batch
+        report = evaluate(backend, data, meta, batch=batch, scales=a.scales, flip=a.flip,
+                          desc=f"eval {os.path.basename(a.model)}", progress_file=sys.stderr)
+    print(f"{meta.model} ({meta.precision}, {backend.kind}) on {a.data} ({a.split}, {len(data)} images)")
+    print(report.table())
+    if a.json:
+        from ..utils.atomic import atomic_write_text
+        atomic_write_text(a.json, json.dumps({"model": a.model, "backend": backend.kind, "data": a.data,
+                                              "split": a.split, **report.to_dict()}, indent=2))
+    return 0

@@ -1,0 +1,39 @@
+"""Engine files in edgeseg's format, written from the contract (independently of
+edgeseg.backends.tensorrt.header, which reads them): MAGIC b"ESEGTRT1" + uint32 little-endian N + N bytes of
+UTF-8 JSON header + the plan. The plan is whatever the test needs (trt_fakes.fake_plan()).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+
+from edgeseg.meta import ModelMeta
+
+MAGIC = b"ESEGTRT1"
+META = ModelMeta(model="tiny", classes=("road", "car", "sky"), input_size=(8, 8))
+
+
+def header_dict(plan: bytes, meta: ModelMeta = META, **changes) -> dict:
+    """Every key of the contract, matching the fake environment of trt_fakes (TensorRT 10.16, 8.7)."""
+    meta = meta.to_dict() if isinstance(meta, ModelMeta) else meta
+    head = {"header_version": 1, "meta": meta, "tensorrt": "10.16.1.11", "gpu": "Orin (fake)",
+            "compute_capability": "8.7", "precision": "fp16",
+            "shapes": {"input": {"min": [1, 3, 8, 8], "opt": [1, 3, 8, 8], "max": [1, 3, 8, 8]}},
+            "onnx_sha256": "0" * 64, "dla_core": None, "version_compatible": False,
+            "created": "2026-01-01T00:00:00Z", "edgeseg": "test",
+            "plan_sha256": hashlib.sha256(plan).hexdigest(), "plan_size": len(plan)}
+    head.update(changes)
+    return head
+
+
+def engine_bytes(plan: bytes, header: dict | None = None, **changes) -> bytes:
+    text = json.dumps(header or header_dict(plan, **changes)).encode()
+    return MAGIC + struct.pack("<I", len(text)) + text + plan
+
+
+def write_engine(path, plan: bytes, **changes) -> str:
+    with open(path, "wb") as f:
+        f.write(engine_bytes(plan, **changes))
+    return str(path)

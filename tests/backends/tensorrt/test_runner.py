@@ -1,0 +1,151 @@
+"""TensorRTBackend on a CPU: its error paths for real (header errors come before any TensorRT
+call), and its whole logic (I/O discovery, buffers, two streams, submit/collect) against a fake
+TensorRT and an in-memory CUDA."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from edgeseg.backends import backend_kind, load_backend
+from edgeseg.backends.tensorrt.runner import TensorRTBackend, Ticket
+from edgeseg.errors import ConfigError, DataError, EdgesegError, MissingDependencyError, ModelError
+
+from .conftest import cuda_gpu_present
+from .engine_files import META, engine_bytes
+from .trt_fakes import FakeCuda, fake_plan, reference
+
+
+def _open(path, **kw):
+    return TensorRTBackend(path, cuda=FakeCuda(), trt_log=None, **kw)
+
+
+# -- real error paths, no TensorRT needed ------------------------------------------------------
+def test_truncated_engine_is_a_model_error(tmp_path):
+    data = engine_bytes(fake_plan())
+    for cut in (4, 20, len(data) - 5):
+        path = tmp_path / f"cut{cut}.engine"
+        path.write_bytes(data[:cut])
+        with pytest.raises(ModelError) as err:
+            TensorRTBackend(str(path))
+        assert str(path) in str(err.value)
+
+
+def test_foreign_files_are_model_errors(tmp_path, tiny_onnx_no_meta):
+    raw_plan = tmp_path / "raw.plan"   # a bare TensorRT plan without edgeseg's header
+    raw_plan.write_bytes(b"ftrt" + bytes(200))
+    renamed = tmp_path / "model.engine"  # an ONNX file given an engine's name
+    renamed.write_bytes(open(tiny_onnx_no_meta, "rb").read())
+    for path in (raw_plan, renamed):
+        with pytest.raises(ModelError, match="engine"):
+            load_backend(str(path))
+
+
+def test_onnx_without_meta_fails_before_tensorrt(tiny_onnx_no_meta):
+    assert backend_kind(tiny_onnx_no_meta, "tensorrt") == "tensorrt"
+    with pytest.raises(ModelError, match="carries no edgeseg meta"):
+        load_backend(tiny_onnx_no_meta, backend="tensorrt")
+
+
+def test_missing_tensorrt_names_jetpack(engine_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorrt", None)
+    with pytest.raises(MissingDependencyError, match="JetPack"):
+        TensorRTBackend(engine_path())
+
+
+def test_option_errors(engine_path, tmp_path):
+    with pytest.raises(ConfigError, match="not on cpu"):
+        TensorRTBackend(engine_path(), device="cpu")
+    with pytest.raises(ConfigError, match="only apply when building from ONNX"):
+        TensorRTBackend(engine_path(), precision="int8")
+    with pytest.raises(ModelError, match="not found"):
+        TensorRTBackend(str(tmp_path / "nope.engine"))
+
+
+# -- the backend's logic, on fakes ---------------------------------------------------------------
+def test_infer_logits_and_meta_from_header(fake_trt, engine_path):
+    with _open(engine_path()) as b:
+        assert b.meta == META and b.kind == "tensorrt" and b.tensorrt_version == "10.16.1.11"
+        assert b.inputs[0].shape == (1, 3, 8, 8) and b.outputs[0].shape == (1, 3, 8, 8)
+        x = np.random.default_rng(0).normal(size=(1, 3, 8, 8)).astype(np.float32)
+        np.testing.assert_array_equal(b(x), reference(x, 3, False))
+        with pytest.raises(DataError, match="wrong shape"):
+            b(np.zeros((1, 3, 16, 16), np.float32))
+        with pytest.raises(DataError, match="wrong dtype"):
+            b(np.zeros((1, 3, 8, 8), np.float64))
+    assert b.closed
+    with pytest.raises(DataError, match="closed"):
+        b(x)
+
+
+def test_labels_engine(fake_trt, engine_path):
+    meta = META.replace(output_kind="labels")
+    with _open(engine_path(plan=fake_plan(labels=True), meta=meta.to_dict())) as b:
+        x = np.random.default_rng(1).normal(size=(1, 3, 8, 8)).astype(np.float32)
+        out = b(x)
+        assert out.dtype == np.int32 and out.shape == (1, 8, 8)
+        np.testing.assert_array_equal(out, reference(x, 3, True))
+    with pytest.raises(ModelError, match="does not match its meta"):
+        _open(engine_path(plan=fake_plan(labels=True)))  # meta says logits
+
+
+def test_submit_collect_overlaps_two_streams(fake_trt, engine_path):
+    with _open(engine_path()) as b:
+        xs = [np.full((1, 3, 8, 8), i, np.float32) for i in range(3)]
+        t0, t1 = b.submit(xs[0]), b.submit(xs[1])
+        assert isinstance(t0, Ticket) and t0.slot != t1.slot
+        executes = [c for c in fake_trt.CALLS if c.startswith("execute")]
+        assert len(set(executes)) == 2  # two contexts, two streams
+        with pytest.raises(ConfigError, match="busy"):
+            b.submit(xs[2])
+        np.testing.assert_array_equal(b.collect(t1), reference(xs[1], 3, False))
+        np.testing.assert_array_equal(b.collect(t0), reference(xs[0], 3, False))
+        with pytest.raises(ConfigError, match="already collected"):
+            b.collect(t0)
+        np.testing.assert_array_equal(b.collect(b.submit(xs[2])), reference(xs[2], 3, False))
+
+
+def test_dynamic_shapes_and_profile_errors(fake_trt, engine_path):
+    plan = fake_plan(input_shape=(-1, 3, -1, -1), profile=[[1, 3, 8, 8], [1, 3, 16, 16], [2, 3, 32, 32]])
+    with _open(engine_path(plan=plan)) as b:
+        assert b.inputs[0].shape == (None, 3, None, None)
+        for shape in [(1, 3, 16, 16), (2, 3, 8, 32), (1, 3, 16, 16)]:
+            x = np.ones(shape, np.float32)
+            np.testing.assert_array_equal(b(x), reference(x, 3, False))
+        with pytest.raises(DataError, match="outside the engine's optimisation profile") as err:
+            b(np.ones((1, 3, 64, 64), np.float32))
+        assert "(2, 3, 32, 32)" in str(err.value)
+
+
+def test_header_is_checked_before_deserializing(fake_trt, engine_path):
+    with pytest.raises(ModelError, match="another GPU"):
+        _open(engine_path(compute_capability="7.2"))
+    assert "deserialize" not in fake_trt.CALLS
+
+
+def test_failed_deserialization_quotes_tensorrt(fake_trt, engine_path):
+    with pytest.raises(ModelError, match="could not deserialize") as err:
+        _open(engine_path(plan=b"garbage plan bytes"))
+    assert "magic tag does not match" in str(err.value)
+
+
+def test_version_compatible_allows_host_code(fake_trt, engine_path):
+    with _open(engine_path(version_compatible=True)) as b:
+        assert b._runtime.engine_host_code_allowed is True
+    with _open(engine_path()) as b:
+        assert b._runtime.engine_host_code_allowed is False
+
+
+def test_old_tensorrt_is_refused(fake_trt, engine_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorrt", fake_trt.fake_tensorrt("8.6.1"))
+    with pytest.raises(ModelError, match="TensorRT 10 or 11"):
+        _open(engine_path())
+
+
+def test_real_cuda_python_without_gpu_is_a_clear_error(fake_trt, engine_path):
+    """The fake TensorRT, then the real CUDA layer: on this machine it must say there is no GPU."""
+    pytest.importorskip("cuda.bindings", reason="cuda-python is not installed")
+    if cuda_gpu_present():
+        pytest.skip("a GPU is present: the no-GPU path does not apply")
+    with pytest.raises(EdgesegError, match="no NVIDIA driver / GPU was found"):
+        TensorRTBackend(engine_path(), cuda="cuda-python")
