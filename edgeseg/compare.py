@@ -27,7 +27,8 @@ import numpy as np
 from .backends import Backend, backend_kind, load_backend
 from .errors import ConfigError, DataError
 from .metrics import ConfusionMatrix
-from .preprocess import labels_dtype, labels_to_frame, logits_to_labels, preprocess
+from .postprocess import labels_dtype, labels_to_frame, logits_to_labels
+from .preprocess import preprocess
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 SYNTHETIC_DEFAULT_NUM = 32

@@ -12,7 +12,6 @@ SUMMARY.md. Runs on a CPU-only machine (ONNX Runtime); ``quick=True`` is the tes
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -93,7 +92,8 @@ def run_demo(out: str = "edgeseg-demo", quick: bool = False, minutes: float | No
                               expected=f"more than {OTHER_STEPS_MINUTES[mode]} minutes")
         s = replace(s, minutes=float(minutes))
     os.makedirs(out, exist_ok=True)
-    trt = importlib.util.find_spec("tensorrt") is not None
+    from .backends.tensorrt import tensorrt_installed
+    trt = tensorrt_installed()
     res = DemoResult(out=os.path.abspath(out), miou=None)
     steps = _Steps(8 if trt else 7, log, res)
     log(f"edgeseg demo ({mode}) into {res.out}: {MODEL} at {s.size[0]}x{s.size[1]}, "
@@ -207,15 +207,14 @@ def _stream(model: str, clip: str, overlay: str, s: DemoSettings) -> dict:
 def _bench(res: DemoResult, s: DemoSettings, log) -> list:
     from .bench.device import device_info
     from .bench.report import make_document, table, write_document
-    from .bench.runner import BenchConfig, Variant, _Prepared, run_variant
+    from .bench.runner import BenchConfig, Variant, run_variants
     cfg = BenchConfig(models=(res.paths["onnx"],), runs=s.bench_runs, warmup=max(2, s.bench_runs // 10),
                       data=f"synthetic:{s.num_val}", workdir=res.out, keep_times=False)
-    prep = _Prepared(cfg, log)
     variants = [Variant(res.paths["onnx"], "onnxruntime", "fp32", None, 1),
                 Variant(res.paths["int8"], "onnxruntime", "int8", None, 1)]
     if res.paths.get("engine"):
         variants.append(Variant(res.paths["engine"], "tensorrt", "int8", None, 1))
-    rows = [run_variant(v, prep, log=lambda *a: None) for v in variants]
+    rows = run_variants(cfg, variants, log=lambda *a: None)
     doc = make_document(rows, device_info(), {"runs": cfg.runs, "warmup": cfg.warmup, "threads": None,
                                               "data": cfg.data, "stream": None, "command": "edgeseg demo"})
     res.paths["bench"] = write_document(doc, os.path.join(res.out, "bench.json"))

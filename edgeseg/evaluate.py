@@ -23,7 +23,8 @@ import numpy as np
 from .errors import ConfigError
 from .meta import ModelMeta
 from .metrics import ConfusionMatrix, MetricReport
-from .preprocess import preprocess, resize_scores, softmax
+from .postprocess import resize_scores, softmax
+from .preprocess import preprocess
 from .utils.progress import Progress
 
 Predictor = Callable[[np.ndarray], np.ndarray]

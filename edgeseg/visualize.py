@@ -15,10 +15,13 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+IGNORE_ID = 255  # the ignore id of masks (edgeseg.data.IGNORE_INDEX); never a class
 
-def palette_lut(palette) -> np.ndarray:
-    """RGB palette -> 256x3 uint8 BGR lookup; ids past the palette (and 255 = ignore) are black."""
-    return _lut(_palette_key(palette)).reshape(256, 3).copy()
+
+def palette_lut(palette, ignore_color=None) -> np.ndarray:
+    """RGB palette -> 256x3 uint8 BGR lookup; ids past the palette are black, and so is 255
+    (ignore) unless ``ignore_color`` (RGB) says otherwise."""
+    return _lut(_palette_key(palette), _color_key(ignore_color)).reshape(256, 3).copy()
 
 
 def _palette_key(palette) -> tuple:
@@ -26,18 +29,30 @@ def _palette_key(palette) -> tuple:
     return tuple(tuple(int(v) for v in rgb) for rgb in list(palette)[:255])
 
 
+def _color_key(rgb) -> tuple | None:
+    return None if rgb is None else tuple(int(v) for v in rgb)
+
+
 @lru_cache(maxsize=16)
-def _lut(palette: tuple) -> np.ndarray:
+def _lut(palette: tuple, ignore_color: tuple | None = None) -> np.ndarray:
     lut = np.zeros((256, 1, 3), np.uint8)  # the shape cv2.LUT takes for three channels
     for i, (r, g, b) in enumerate(palette):
         lut[i, 0] = (b, g, r)
+    if ignore_color is not None:
+        r, g, b = ignore_color
+        lut[IGNORE_ID, 0] = (b, g, r)
     lut.flags.writeable = False
     return lut
 
 
-def colorize(labels: np.ndarray, palette) -> np.ndarray:
-    """HxW class ids -> HxWx3 BGR colours."""
-    lut = _lut(_palette_key(palette))
+def colorize(labels: np.ndarray, palette, ignore_color=None) -> np.ndarray:
+    """HxW class ids -> HxWx3 BGR colours. ``ignore_color`` (RGB) paints the ignore id 255, which
+    is black otherwise: data-set previews draw it white, so unlabelled pixels stand out.
+
+    >>> colorize(np.array([[0, 255]], np.uint8), [(255, 0, 0)], ignore_color=(255, 255, 255)).tolist()
+    [[[0, 0, 255], [255, 255, 255]]]
+    """
+    lut = _lut(_palette_key(palette), _color_key(ignore_color))
     ids = labels.astype(np.uint8, copy=False)
     # cv2.LUT on three copies of the ids: 0.7 ms at 1280x720 against 7.5 ms for lut[ids]
     return cv2.LUT(cv2.merge((ids, ids, ids)), lut)

@@ -3,7 +3,7 @@ import pytest
 
 from edgeseg.errors import DataError
 from edgeseg.meta import ModelMeta
-from edgeseg.preprocess import _affine, argmax_classes, labels_to_frame, logits_to_labels, normalize, preprocess
+from edgeseg.preprocess import _affine, normalize, preprocess
 
 
 def meta(**kw):
@@ -55,27 +55,9 @@ def test_plane_wise_normalize_is_bit_identical_to_the_interleaved_formula(order)
     assert np.array_equal(normalize(img, m), want)
 
 
-@pytest.mark.parametrize("classes", [2, 6, 21, 300])
-def test_argmax_classes_equals_numpy_argmax_ties_included(classes):
-    rng = np.random.default_rng(classes)
-    scores = rng.integers(-3, 4, (classes, 40, 50)).astype(np.float32)  # few values: many ties
-    got = argmax_classes(scores)
-    assert np.array_equal(got, scores.argmax(0))  # numpy also takes the first of tied maxima
-    assert got.dtype == (np.uint8 if classes <= 256 else np.uint16)
-
-
 def test_bad_frames_are_named():
     with pytest.raises(DataError, match="uint8"):
         preprocess(np.zeros((4, 6, 3), np.float32), meta())
     with pytest.raises(DataError, match="numpy array"):
         preprocess([[1, 2]], meta())
     assert preprocess(np.zeros((4, 6), np.uint8), meta()).shape == (1, 3, 4, 6)  # grey accepted
-
-
-def test_labels_back_to_frame_size():
-    logits = np.zeros((3, 4, 6), np.float32)
-    logits[2, :, 3:] = 1
-    lab = logits_to_labels(logits, (8, 12))
-    assert lab.dtype == np.uint8 and lab.shape == (8, 12)
-    assert (lab[:, :5] == 0).all() and (lab[:, 7:] == 2).all()
-    assert labels_to_frame(np.ones((4, 6), np.uint8), (8, 12)).shape == (8, 12)

@@ -258,9 +258,15 @@ def _score(res: dict, v: Variant, backend, cfg: BenchConfig, log) -> None:
 
 def run_bench(cfg: BenchConfig, log=print) -> list[dict]:
     """Every planned variant, in order; a failure in one never stops the others."""
+    return run_variants(cfg, plan_variants(cfg), log)
+
+
+def run_variants(cfg: BenchConfig, variants, log=print) -> list[dict]:
+    """The given variants under ``cfg``'s runs, threads and data, in order; the files a variant
+    needs made first (an ONNX export, an INT8 model) are made once for all of them."""
     prep = _Prepared(cfg, log)
     out = []
-    for v in plan_variants(cfg):
+    for v in variants:
         size = f"{v.size[0]}x{v.size[1]}" if v.size else "model size"
         log(f"{os.path.basename(v.model_path)} {v.backend} {v.precision} {size} batch {v.batch}")
         r = run_variant(v, prep, log)

@@ -9,7 +9,7 @@ Images are HxWx3 uint8 BGR; masks HxW uint8 class ids with 255 = ignore.
 """
 
 from .augment import ColorJitter, Compose, HorizontalFlip, RandomCrop, RandomScale, train_augment
-from .base import IGNORE_INDEX, ListDataset, Sample, SegDataset, colorize, read_image, read_mask
+from .base import IGNORE_INDEX, ListDataset, Sample, SegDataset, read_image, read_mask
 from .cityscapes import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, CityscapesDataset
 from .folder import FolderDataset
 from .png import read_index_png, write_index_png
@@ -40,7 +40,6 @@ __all__ = [
     "SyntheticScenes",
     "SyntheticVideo",
     "VOCDataset",
-    "colorize",
     "open_dataset",
     "read_image",
     "read_index_png",

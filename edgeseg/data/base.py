@@ -219,15 +219,3 @@ class ListDataset(SegDataset):
         s = self.samples[self._index(i)]
         validate_sample(s.image, s.mask, self.num_classes, s.name, s.name)
         return s
-
-
-def colorize(mask: np.ndarray, palette: Sequence[tuple[int, int, int]]) -> np.ndarray:
-    """Class ids -> HxWx3 uint8 BGR using an RGB palette; ignore (255) is drawn white.
-
-    >>> colorize(np.array([[0, 255]], np.uint8), [(255, 0, 0)]).tolist()
-    [[[0, 0, 255], [255, 255, 255]]]
-    """
-    lut = np.zeros((256, 3), np.uint8)
-    lut[:len(palette)] = np.asarray(palette, np.uint8)[:, ::-1]
-    lut[IGNORE_INDEX] = 255
-    return lut[mask]

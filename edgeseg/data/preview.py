@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from ..utils.atomic import atomic_path
-from .base import colorize
+from ..visualize import colorize
 from .synthetic import SYNTHETIC_PALETTE, render_scene
 
 
@@ -28,7 +28,8 @@ def example_sheet(num: int = 8, cols: int = 4, size=(256, 256), seed: int = 0, g
         image, mask = render_scene(seed + i, size)
         y, x = (i // cols) * (2 * h + gap), (i % cols) * (w + gap)
         sheet[y:y + h, x:x + w] = image
-        sheet[y + h:y + 2 * h, x:x + w] = colorize(mask, SYNTHETIC_PALETTE)
+        # ignore (255) in white: unlabelled pixels stand out from every class colour
+        sheet[y + h:y + 2 * h, x:x + w] = colorize(mask, SYNTHETIC_PALETTE, ignore_color=(255, 255, 255))
     return sheet
 
 

@@ -17,7 +17,8 @@ import numpy as np
 
 from ..backends import Backend, load_backend
 from ..meta import ModelMeta
-from ..preprocess import check_frame, labels_dtype, labels_to_frame, logits_to_labels, preprocess, softmax
+from ..postprocess import labels_dtype, labels_to_frame, logits_to_labels, softmax
+from ..preprocess import check_frame, preprocess
 from ..visualize import colorize, legend, overlay
 
 

@@ -23,7 +23,7 @@ import cv2
 
 from ..errors import ConfigError, DataError, EdgesegError
 from ..utils.atomic import atomic_path
-from ..uri import split_uri, unknown_scheme
+from ..uri import normalize_sink, split_uri, unknown_scheme
 
 
 class SinkError(EdgesegError):
@@ -172,14 +172,6 @@ def _http_sink(uri: str, log=print):
 
 # scheme -> factory(uri, log): the ONE place a sink URI picks an implementation.
 SINKS = {"file": FileSink, "null": NullSink, "display": DisplaySink, "masks": MasksSink, "http": _http_sink}
-
-
-def normalize_sink(uri: str) -> str:
-    """A bare video path -> ``file://``, a bare folder path (ending in /) -> ``masks://``."""
-    scheme, _ = split_uri(uri)
-    if scheme:
-        return uri
-    return f"masks://{uri}" if uri.endswith(os.sep) else f"file://{uri}"
 
 
 def sink_class(uri: str):

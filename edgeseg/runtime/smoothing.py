@@ -22,7 +22,7 @@ import collections
 import numpy as np
 
 from ..errors import ConfigError
-from ..preprocess import softmax
+from ..postprocess import softmax
 
 
 class Smoother:

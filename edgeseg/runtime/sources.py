@@ -7,7 +7,7 @@ timeout, and raises :class:`EndOfStream` at the end or :class:`SourceError` on f
 loop needs no special cases. Live sources keep only the newest frame: a grabber thread
 overwrites one slot, because OpenCV's own capture queue otherwise hands out stale frames.
 
->>> normalize_uri("0"), normalize_uri("/dev/video1"), normalize_uri("csi://0")
+>>> normalize_source("0"), normalize_source("/dev/video1"), normalize_source("csi://0")
 ('v4l2:///dev/video0', 'v4l2:///dev/video1', 'csi://0')
 >>> with open_source("synthetic://?size=48x64&fps=10&frames=2&live=0", log=None) as src:
 ...     f = src.capture()
@@ -26,12 +26,12 @@ import cv2
 from ..errors import ConfigError
 from .capture import CsiSource, FileSource, GStreamerSource, RtspSource, V4L2Source, has_gstreamer
 from .source_base import EndOfStream, Frame, Source, SourceError, SourceOptions
-from ..uri import parse_size, query_params, split_uri, unknown_scheme
+from ..uri import IMAGE_SUFFIXES, normalize_source, parse_size, query_params, split_uri, unknown_scheme
 
 
 class ImageFolderSource(Source):
     scheme = "images"
-    SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+    SUFFIXES = IMAGE_SUFFIXES
 
     def _open(self) -> None:
         folder = split_uri(self.uri)[1]
@@ -69,7 +69,7 @@ class SyntheticSource(Source):
         if unknown:
             raise ConfigError("unknown synthetic:// parameter", got=", ".join(sorted(unknown)),
                               expected="size=HxW fps=F seed=S frames=N live=0|1 loop=K")
-        self.size = parse_size(q.get("size", "480x640"))
+        self.size = parse_size(q.get("size", "480x640"), what="synthetic:// size", example="480x640")
         self.fps = float(q.get("fps", options.fps or 30))
         self.seed, self.frames = int(q.get("seed", 0)), int(q["frames"]) if "frames" in q else None
         self.live = q.get("live", "1") not in ("0", "false", "no")
@@ -104,27 +104,13 @@ SOURCES = {cls.scheme: cls for cls in (FileSource, ImageFolderSource, V4L2Source
                                        GStreamerSource, SyntheticSource)}
 
 
-def normalize_uri(uri: str | int) -> str:
-    """Shorthand -> a full URI: ``0`` / ``/dev/video0`` / ``v4l2://0`` -> ``v4l2:///dev/video0``,
-    a folder -> ``images://``, any other bare path -> ``file://``."""
-    uri = str(uri).strip()
-    scheme, rest = split_uri(uri)
-    if scheme == "" and uri.isdigit():
-        return f"v4l2:///dev/video{int(uri)}"
-    if scheme == "" and uri.startswith("/dev/video"):
-        return f"v4l2://{uri}"
-    if scheme == "v4l2" and rest.isdigit():
-        return f"v4l2:///dev/video{int(rest)}"
-    if scheme == "":
-        return f"images://{uri}" if os.path.isdir(uri) else f"file://{uri}"
-    if scheme == "rtspt":  # FFmpeg's spelling of RTSP over TCP
-        return "rtsp://" + rest
-    return uri
+# Kept for code written against edgeseg 0.1: the grammar lives in edgeseg.uri.
+normalize_uri = normalize_source
 
 
 def source_class(uri: str) -> type[Source]:
     """The class serving ``uri`` (after normalising); a did-you-mean error for unknown schemes."""
-    scheme = split_uri(normalize_uri(uri))[0]
+    scheme = split_uri(normalize_source(uri))[0]
     if scheme not in SOURCES:
         raise unknown_scheme("sources", scheme, SOURCES)
     return SOURCES[scheme]
@@ -134,7 +120,7 @@ def make_source(uri: str | int | Source, **options) -> Source:
     """A Source for ``uri``, not yet opened (a Source object is returned as it is)."""
     if isinstance(uri, Source):
         return uri
-    full = normalize_uri(uri)
+    full = normalize_source(uri)
     return source_class(full)(full, SourceOptions(**options))
 
 

@@ -1,4 +1,4 @@
-"""CUDA memory, streams and events for the TensorRT backend, behind one narrow interface.
+"""CUDA memory, streams, events and the GPU query for TensorRT, behind one narrow interface.
 
 Two implementations sit in one table: pycuda (what JetPack images carry) first, then NVIDIA's
 cuda-python. ``load_cuda()`` takes the first one installed; with neither, the error names both.
@@ -24,6 +24,7 @@ import sys
 
 from ....errors import ConfigError, MissingDependencyError
 from .base import CudaApi, CudaError, DeviceBuffer, Event, HostBuffer, Stream, no_gpu_error
+from .device import GpuInfo, GpuUnavailableError, gpu_info
 
 # name -> (top-level package that marks it installed, "module:Class" of the implementation).
 IMPLEMENTATIONS = {
@@ -79,4 +80,5 @@ def load_cuda(impl: str = "auto", device: int = 0) -> CudaApi:
 
 
 __all__ = ["CudaApi", "CudaError", "DeviceBuffer", "Event", "HostBuffer", "Stream", "IMPLEMENTATIONS",
-           "installed_implementations", "load_cuda", "no_gpu_error"]
+           "installed_implementations", "load_cuda", "no_gpu_error", "GpuInfo", "GpuUnavailableError",
+           "gpu_info"]

@@ -1,10 +1,10 @@
-"""The GPU's name and compute capability, for the engine header and the cache key.
+"""The CUDA layer's GPU query: name and compute capability, for the engine header, the cache key
+and the builder, without opening a context or allocating anything.
 
-Tries cuda-python (``cuda.bindings.runtime``, or ``cuda.cudart`` before cuda-python 12.6),
-then pycuda. No GPU, or neither package, is a clear error.
-
-# TODO(layout): this small helper can move to edgeseg/backends/cuda once that module settles;
-# it lives here so the builder does not depend on the runtime's CUDA wrapper.
+Tries cuda-python (the same modules :mod:`.cuda_python` binds: ``cuda.bindings.runtime``, or
+``cuda.cudart`` before cuda-python 12.6), then pycuda. No GPU, or neither package, is a clear
+error; :class:`GpuUnavailableError` is a :class:`~.base.CudaError`, like every failure of this layer.
+A running backend asks its open :class:`~.base.CudaApi` instead (``device_info()``).
 
 >>> GpuInfo("Orin", "8.7").compute_capability
 '8.7'
@@ -15,10 +15,12 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from ....errors import EdgesegError, MissingDependencyError
+from ....errors import MissingDependencyError
+from .base import CudaError
+from .cuda_python import import_cudart
 
 
-class GpuUnavailableError(EdgesegError, RuntimeError):
+class GpuUnavailableError(CudaError):
     """No CUDA GPU could be reached (no device, no driver, or the driver refused)."""
 
 
@@ -36,12 +38,10 @@ def _no_gpu(got: str) -> GpuUnavailableError:
 
 
 def _cuda_runtime():
-    for name in ("cuda.bindings.runtime", "cuda.cudart"):
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    return None
+    try:
+        return import_cudart()
+    except ImportError:
+        return None
 
 
 def _from_cuda_python(rt, device: int) -> GpuInfo:
