@@ -3,7 +3,7 @@
 On a 1280x720 synthetic street video (written with OpenCV) it measures:
 
 1. the backend's own throughput on preprocessed inputs (the ceiling);
-2. ``Stream(video, seg, "file://out.mp4", policy="all")``: read, infer, overlay, encode, pipelined;
+2. ``Stream(video, seg, "file://out.mp4", StreamOptions(policy="all"))``: read, infer, overlay, encode, pipelined;
 3. a sequential read -> segment -> overlay -> write loop doing the same work;
 4. a live ``synthetic://`` 720p camera faster than inference under ``policy="latest"``: the
    median frame age at the sink against the inference latency.
@@ -35,7 +35,7 @@ import cv2
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from edgeseg.data.video import write_video  # noqa: E402
-from edgeseg.runtime import Segmenter, Stream  # noqa: E402
+from edgeseg.runtime import Segmenter, Stream, StreamOptions  # noqa: E402
 from edgeseg.utils.atomic import atomic_write_text  # noqa: E402
 from edgeseg.utils.progress import Progress  # noqa: E402
 
@@ -100,14 +100,14 @@ def sequential_fps(seg: Segmenter, video: str, out: str) -> float:
 
 def stream_fps(seg: Segmenter, video: str, out: str) -> tuple[float, dict]:
     t0 = time.perf_counter()
-    stats = Stream(video, seg, f"file://{out}", policy="all", report_every=None, log=None).run()
+    stats = Stream(video, seg, f"file://{out}", StreamOptions(policy="all", report_every=None), log=None).run()
     return stats["frames_out"] / (time.perf_counter() - t0), stats
 
 
 def live_age(seg: Segmenter, fps: float, frames: int, loop: int) -> dict:
     # loop: frames rendered once and replayed, so the "camera" does not eat a core of the two
-    stream = Stream(f"synthetic://?size=720x1280&fps={fps:g}&seed=1&loop={loop}", seg, "null://", policy="latest",
-                    max_frames=frames, report_every=None, log=None)
+    stream = Stream(f"synthetic://?size=720x1280&fps={fps:g}&seed=1&loop={loop}", seg, "null://",
+                    StreamOptions(policy="latest", max_frames=frames, report_every=None), log=None)
     ages = [r.timings["e2e"] for r in stream]
     s = stream.stats()
     return {"source_fps": fps, "loop": loop, "frames": len(ages), "dropped": s["dropped"],

@@ -20,7 +20,6 @@ import warnings
 from .backends import tensorrt as _tensorrt
 
 
-
 def __getattr__(name: str):
     value = getattr(_tensorrt, name)  # AttributeError for names the package does not have
     warnings.warn(f"edgeseg.build.{name} moved to edgeseg.backends.tensorrt.{name}; "

@@ -24,13 +24,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from . import uri
 from .backends import Backend, backend_kind, load_backend
 from .errors import ConfigError, DataError
 from .metrics import ConfusionMatrix
 from .postprocess import labels_dtype, labels_to_frame, logits_to_labels
 from .preprocess import preprocess
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_EXTS = uri.IMAGE_SUFFIXES  # the grammar's list, under the name this module has always exported
 SYNTHETIC_DEFAULT_NUM = 32
 # backend kind -> the loader options it takes (TensorRT has no thread pool to size).
 _OPTIONS = {"onnxruntime": ("device", "threads"), "torch": ("device", "threads"), "tensorrt": ("device",)}
@@ -117,9 +118,13 @@ def open_inputs(data=None, images=None, *, num: int | None = None, split: str = 
         return [(f"image_{i}", im, None) for i, im in enumerate(data[:num])], f"{len(data[:num])} arrays", ()
     if isinstance(data, str):
         from .data import open_dataset
-        synthetic = data.split(":")[0] == "synthetic"
+        spec = uri.parse_data_spec(data)
+        synthetic = spec.scheme == "synthetic"
         kw = {"size": tuple(size)} if synthetic else {}
-        if synthetic and ":" not in data:
+        # A spec that names no count gets the short default: bare "synthetic", or a URI without
+        # one (synthetic://?size=...); "synthetic:N" and "?num=N" say how many themselves.
+        as_uri = bool(uri.split_uri(data)[0])
+        if synthetic and (not spec.arg and "num" not in spec.params if as_uri else ":" not in data):
             kw["num"] = num or SYNTHETIC_DEFAULT_NUM
         dataset, source = open_dataset(data, split=split, **kw), f"{data} ({split})"
     else:

@@ -141,3 +141,19 @@ def test_onnx_runtime_against_tensorrt(models, tmp_path, monkeypatch):
     monkeypatch.setenv("EDGESEG_CACHE", str(tmp_path))
     r = compare_models(models["fp32"], models["fp32"], "synthetic", num=4, backend_b="tensorrt")
     assert r.b.backend == "tensorrt" and r.agreement > 0.98, r.table()
+
+
+def test_synthetic_uri_inputs_are_the_short_spellings_inputs():
+    def images(data, **kw):
+        items, _, classes = open_inputs(data, size=(32, 32), **kw)
+        return [n for n, _, _ in items], np.stack([im for _, im, _ in items]), classes
+
+    # no count named: the short default (32 scenes) for the URI too
+    for a, b in (("synthetic://", "synthetic"), ("synthetic://?seed=1", "synthetic"),
+                 ("synthetic://?num=3", "synthetic:3"), ("SYNTHETIC://?num=3&size=32x32", "synthetic:3")):
+        names_a, images_a, classes_a = images(a)
+        names_b, images_b, classes_b = images(b)
+        assert names_a == names_b and classes_a == classes_b and np.array_equal(images_a, images_b)
+    assert len(images("synthetic://")[0]) == 32 and len(images("synthetic://?num=3", num=2)[0]) == 2
+    with pytest.raises(ConfigError, match="size is given twice"):
+        open_inputs("synthetic://?size=16x16", size=(32, 32))

@@ -6,8 +6,8 @@ import os
 
 import cv2
 
-from edgeseg.cli import demo as demo_command
 from edgeseg.bench.schema import validate
+from edgeseg.cli import demo as demo_command
 
 
 def test_demo_quick_end_to_end(tmp_path, capsys):

@@ -5,20 +5,29 @@ kind is loaded (the torch backend is the train side's reference and imports torc
 
 >>> backend_kind("model.onnx"), backend_kind("model.engine"), backend_kind("best.pt")
 ('onnxruntime', 'tensorrt', 'torch')
+>>> SUFFIXES  # from uri.MODEL_SUFFIXES: the suffixes every name-reader knows as models
+{'.onnx': 'onnxruntime', '.engine': 'tensorrt', '.plan': 'tensorrt', '.pt': 'torch', '.pth': 'torch'}
+>>> backend_kind("m.onnx", "tensorrtt")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+edgeseg.errors.ConfigError: unknown backend
+  expected: onnxruntime | tensorrt | torch
+  got:      tensorrtt
+  fix:      did you mean 'tensorrt'?
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 
+from .. import uri
 from ..errors import ConfigError
 from ..lazy import load_object
 from .base import Backend, TensorSpec
 
-# file suffix -> backend kind; backend kind -> "module:Class" imported on first use.
-SUFFIXES = {".onnx": "onnxruntime", ".engine": "tensorrt", ".plan": "tensorrt",
-            ".pt": "torch", ".pth": "torch"}
+# file kind (uri.MODEL_SUFFIXES names the kind of each suffix) -> the backend that runs it;
+# backend -> "module:Class" imported on first use.
+KINDS = {"onnx": "onnxruntime", "engine": "tensorrt", "checkpoint": "torch"}
+SUFFIXES = {suffix: KINDS[kind] for suffix, kind in uri.MODEL_SUFFIXES.items()}
 BACKENDS = {
     "onnxruntime": "edgeseg.backends.onnxruntime:OnnxRuntimeBackend",
     "tensorrt": "edgeseg.backends.tensorrt.runner:TensorRTBackend",
@@ -32,11 +41,10 @@ def backend_kind(path: str | os.PathLike, backend: str = "auto") -> str:
     if backend != "auto":
         name = ALIASES.get(backend, backend)
         if name not in BACKENDS:
-            close = difflib.get_close_matches(name, list(BACKENDS) + list(ALIASES), n=1)
             raise ConfigError("unknown backend", expected=" | ".join(BACKENDS), got=backend,
-                              fix=f"did you mean '{close[0]}'?" if close else None)
+                              fix=uri.did_you_mean(name, list(BACKENDS) + list(ALIASES), cutoff=0.6))
         return name
-    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    suffix = uri.suffix(path)
     if suffix not in SUFFIXES:
         raise ConfigError("cannot tell the model kind from its file name", path=os.fspath(path),
                           expected=" | ".join(SUFFIXES), got=suffix or "(no suffix)",

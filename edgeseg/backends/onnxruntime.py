@@ -11,8 +11,8 @@ import os
 
 import numpy as np
 
-from ..lazy import require
 from ..errors import ConfigError, ModelError
+from ..lazy import require
 from .base import Backend, TensorSpec
 from .onnx_meta import meta_from_props
 

@@ -18,6 +18,7 @@ import argparse
 import sys
 
 from ..errors import ConfigError
+from ..uri import parse_size
 
 
 def _list(text: str) -> tuple:
@@ -25,11 +26,7 @@ def _list(text: str) -> tuple:
 
 
 def _size(text: str) -> tuple:
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ConfigError("bad size", expected="HxW, e.g. 512x256", got=text) from None
-    return h, w
+    return parse_size(text, what="--sizes entry", example="512x256")
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -43,7 +40,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", type=int, default=50, help="timed runs per variant (default 50)")
     p.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
     p.add_argument("--threads", type=int, help="CPU threads for ONNX Runtime / torch")
-    p.add_argument("--data", help="data spec to score mIoU on, e.g. synthetic:100")
+    p.add_argument("--data", help="data spec to score mIoU on, e.g. synthetic:100 or synthetic://?num=100")
     p.add_argument("--stream", metavar="VIDEO", help="also stream this video: end-to-end FPS per stage")
     p.add_argument("--plot", action="store_true", help="write PNG charts beside the JSON")
     p.add_argument("--out", help="JSON path (default benchmarks/results/<device>-<date>.json)")

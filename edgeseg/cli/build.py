@@ -19,9 +19,9 @@ import argparse
 import os
 import sys
 
-from ..errors import ConfigError
 from ..backends.tensorrt.plan import PRECISIONS
 from ..backends.tensorrt.shapes import parse_dynamic, parse_shape, parse_workspace
+from ..errors import ConfigError
 
 EXAMPLES = """examples:
   edgeseg build model.onnx --precision fp16 --out model.engine

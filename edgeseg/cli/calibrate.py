@@ -13,7 +13,8 @@ import sys
 
 def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("sources", nargs="+", metavar="SOURCE",
-                   help="image folder, video file(s), or data spec (synthetic, folder:PATH, voc:PATH ...)")
+                   help="image folder, video file(s), or data spec (synthetic, folder:PATH, voc:PATH ..., "
+                        "or as a URI: synthetic://?seed=N, voc:///PATH)")
     p.add_argument("--model", required=True,
                    help="the FP32 .onnx to calibrate for (input size, normalisation, class histogram)")
     p.add_argument("--num", type=int, default=256, help="frames to keep (default 256)")

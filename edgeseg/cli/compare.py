@@ -23,7 +23,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("b", help="model to check against it (any kind)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--data", help="data spec, with masks for mIoU: synthetic | synthetic:N | folder:PATH | "
-                                    "voc:PATH | cityscapes:PATH (default: synthetic)")
+                                    "voc:PATH | cityscapes:PATH, or as a URI (synthetic://?num=N, "
+                                    "folder:///PATH) (default: synthetic)")
     src.add_argument("--images", metavar="DIR", help="a folder of images instead (no masks: no mIoU)")
     p.add_argument("--split", default="val", help="data set split (default val)")
     p.add_argument("--num", type=int, help="compare the first N inputs (default: all; synthetic: 32)")

@@ -22,7 +22,9 @@ from ._common import floats as _floats
 
 def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="any model file: checkpoint (.pt), .onnx (FP32 or INT8), .engine")
-    p.add_argument("--data", default="synthetic", help="data spec (default: synthetic)")
+    p.add_argument("--data", default="synthetic",
+                   help="data spec: synthetic[:N] | folder:PATH | voc:PATH | cityscapes:PATH, or as a URI "
+                        "(synthetic://?num=N, voc:///PATH?mask_dir=...) (default: synthetic)")
     p.add_argument("--split", default="val", help="split to score (default val)")
     p.add_argument("--num", type=int, help="synthetic data: number of scenes")
     p.add_argument("--batch", type=int, default=8, help="images per call (static-batch graphs: their batch)")
@@ -38,9 +40,10 @@ def run(a: argparse.Namespace) -> int:
     from ..backends import load_backend
     from ..data import open_dataset
     from ..evaluate import evaluate
+    from ..uri import parse_data_spec
     with load_backend(a.model, a.backend, device=a.device) as backend:
         meta = backend.meta
-        kw = {"size": meta.input_size} if a.data.startswith("synthetic") else {}
+        kw = {"size": meta.input_size} if parse_data_spec(a.data).scheme == "synthetic" else {}
         if a.num:
             kw["num"] = a.num
         data = open_dataset(a.data, split=a.split, **kw)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..backends.tensorrt.onnx_ops import TARGETS
 from ..errors import ConfigError
 from ..export.options import ExportOptions, batch_dynamic_conflict
-from ..backends.tensorrt.onnx_ops import TARGETS
 
 EXAMPLES = """examples:
   edgeseg export runs/train/best.pt --size 512x512 --out model.onnx

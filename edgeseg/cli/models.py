@@ -17,8 +17,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 def run(a: argparse.Namespace) -> int:
     from ..models import list_models, model_info
-    from ..train.config import parse_size
-    size = parse_size(a.size)
+    from ..uri import parse_size
+    size = parse_size(a.size, what="--size", example="512x512")
     rows = [{"name": n, **model_info(n, size=size, num_classes=a.classes)} for n in list_models()]
     if a.json:
         print(json.dumps(rows, indent=2))

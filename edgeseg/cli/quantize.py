@@ -26,7 +26,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quantizer", choices=("ort", "modelopt"), default="ort",
                    help="ort (default, works everywhere) or NVIDIA modelopt where installed")
     p.add_argument("--num", type=int, default=256, help="calibration frames when --calib is not an .npz")
-    p.add_argument("--val", help="validation data spec: score FP32 vs INT8")
+    p.add_argument("--val", help="validation data spec (synthetic[:N], voc:PATH, ... or synthetic://?num=N, "
+                                 "voc:///PATH): score FP32 vs INT8")
     p.add_argument("--val-num", type=int, help="synthetic validation: number of scenes")
     p.add_argument("--max-miou-drop", type=float,
                    help="accuracy budget in mIoU points: keep sensitive layers float until it fits")

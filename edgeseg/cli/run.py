@@ -6,12 +6,17 @@ Only argparse here at import time; the runtime is imported when the command runs
     edgeseg run csi://0 --model model.engine --sink display://               # Jetson CSI camera
     edgeseg run clip.mp4 --model model.onnx --sink file://out.mp4 --policy all
     edgeseg run rtsp://cam/live --model model.onnx --latency-ms 100 --smooth 3
+    edgeseg run clip.mp4 --model model.onnx --sink file://out.avi --codec XVID --sink-fps 10
+
+The arguments become the runtime's three options objects (:func:`options_from_args`), so a
+Python user writes the same stream with ``Stream(source, model, sinks, StreamOptions(...),
+source_options=SourceOptions(...), sink_options=SinkOptions(...))``.
 
 >>> import argparse
 >>> p = argparse.ArgumentParser(prog="edgeseg run"); add_args(p)
 >>> a = p.parse_args(["0", "--model", "m.onnx", "--sink", "null://", "--sink", "out.mp4", "--smooth", "3"])
->>> a.source, a.sink, a.policy, a.smooth
-('0', ['null://', 'out.mp4'], 'auto', 3)
+>>> a.source, a.sink, a.policy, a.smooth, a.jpeg_quality, a.codec, a.sink_fps
+('0', ['null://', 'out.mp4'], 'auto', 3, 80, None, None)
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import argparse
 EXAMPLES = """sources: FILE | file://FILE | images://DIR | 0 | /dev/video0 | csi://0 | rtsp://HOST/PATH |
          gst://PIPELINE | synthetic://?size=480x640&fps=30&seed=0
 sinks:   file://out.mp4 | display:// | http://127.0.0.1:8080 (0.0.0.0 to share) | masks://DIR | null://
+         (--codec and --sink-fps apply to file:// videos, --jpeg-quality to the http:// preview)
 examples:
   edgeseg run 0 --model model.onnx --sink http://127.0.0.1:8080
   edgeseg run clip.mp4 --model model.onnx --sink file://out.mp4 --policy all
@@ -45,6 +51,13 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, help="ask a camera for this frame rate")
     p.add_argument("--latency-ms", type=int, default=200, help="RTSP jitter buffer (default 200)")
     p.add_argument("--transport", default="tcp", choices=("tcp", "udp"), help="RTSP transport")
+    p.add_argument("--jpeg-quality", type=int, default=80, metavar="Q",
+                   help="JPEG quality of the http:// preview, 1-100 (default 80; lower: less bandwidth)")
+    p.add_argument("--codec", metavar="FOURCC",
+                   help="codec of file:// videos, a FourCC such as mp4v, MJPG or XVID (default per container: "
+                        "mp4v for .mp4/.mkv/.mov, MJPG for .avi)")
+    p.add_argument("--sink-fps", type=float, metavar="FPS",
+                   help="frame rate written into file:// videos (default: the source's)")
     p.add_argument("--report-every", type=float, default=5.0, help="seconds between stats lines (0: off)")
     p.add_argument("--stats-json", metavar="PATH", help="write the final statistics here")
     if p.epilog is None:
@@ -52,19 +65,35 @@ def add_args(p: argparse.ArgumentParser) -> None:
         p.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
+def options_from_args(args: argparse.Namespace):
+    """(StreamOptions, SourceOptions, SinkOptions) from the parsed arguments; each validates
+    itself, so a bad value is a ConfigError naming the option.
+
+    >>> p = argparse.ArgumentParser(); add_args(p)
+    >>> stream, source, sink = options_from_args(p.parse_args(["0", "--model", "m.onnx", "--codec", "MJPG"]))
+    >>> stream.report_every, source.latency_ms, sink.codec
+    (5.0, 200, 'MJPG')
+    """
+    from ..runtime.options import SinkOptions, SourceOptions, StreamOptions
+
+    stream = StreamOptions(policy=args.policy, smooth=args.smooth, render=args.render, alpha=args.alpha,
+                           max_frames=args.max_frames, report_every=args.report_every or None)
+    source = SourceOptions(width=args.width, height=args.height, fps=args.fps, latency_ms=args.latency_ms,
+                           transport=args.transport)
+    sink = SinkOptions(jpeg_quality=args.jpeg_quality, codec=args.codec, fps=args.sink_fps)
+    return stream, source, sink
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from ..runtime.stream import Stream
     from ..utils.atomic import atomic_write_text
     from ..utils.signals import stop_signals_interrupt
-    from ..runtime.stream import Stream
 
-    options = {k: getattr(args, k) for k in ("width", "height", "fps") if getattr(args, k) is not None}
-    options.update(latency_ms=args.latency_ms, transport=args.transport)
-    stream = Stream(args.source, args.model, args.sink or ["null://"], policy=args.policy, smooth=args.smooth,
-                    render=args.render, alpha=args.alpha, max_frames=args.max_frames,
-                    report_every=args.report_every or None, source_options=options,
-                    device=args.device, backend=args.backend)
+    options, source_options, sink_options = options_from_args(args)
+    stream = Stream(args.source, args.model, args.sink or ["null://"], options, source_options=source_options,
+                    sink_options=sink_options, device=args.device, backend=args.backend)
     # docker/systemd stop (SIGTERM) and a closed terminal (SIGHUP) drain like Ctrl-C, so the video
     # being written gets its index and the final statistics still print
     with stop_signals_interrupt() as got:

@@ -19,7 +19,9 @@ from ._common import floats as _floats
 
 def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="zoo name, see `edgeseg models`")
-    p.add_argument("--data", default="synthetic", help="data spec (default: synthetic)")
+    p.add_argument("--data", default="synthetic",
+                   help="data spec: synthetic | folder:PATH | voc:PATH | cityscapes:PATH, or as a URI "
+                        "(folder:///PATH?num_classes=N, voc:///PATH?mask_dir=...) (default: synthetic)")
     p.add_argument("--out", default="runs/train", help="folder for last.pt, best.pt, history.json")
     p.add_argument("--epochs", type=int, help="default 10")
     p.add_argument("--batch", type=int, help="images per step per process (default 8)")

@@ -22,10 +22,10 @@ import numpy as np
 
 from ..errors import DataError
 from ..meta import default_palette
+from ..uri import IMAGE_SUFFIXES
 from ..utils.progress import Progress
 
 IGNORE_INDEX = 255
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 @dataclass
@@ -61,7 +61,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise DataError("image file cannot be decoded", path=path,
-                        expected="a readable .jpg/.jpeg/.png/.bmp image",
+                        expected=f"a readable {'/'.join(IMAGE_SUFFIXES)} image",
                         got=f"{data.size} bytes that OpenCV cannot decode",
                         fix="re-export or re-download the file, or remove it from the data set")
     return image

@@ -52,7 +52,7 @@ def _infer_num_classes(masks_dir: Path) -> int:
 
 
 class FolderDataset(SegDataset):
-    """Pairs ``images/<rel>/<stem>.{jpg,jpeg,png,bmp}`` with ``masks/<rel>/<stem>.png``.
+    """Pairs ``images/<rel>/<stem>.<any of uri.IMAGE_SUFFIXES>`` with ``masks/<rel>/<stem>.png``.
 
     ``split`` picks ``images/<split>`` when the images folder has split subfolders; a flat
     folder serves every split. ``masks=False`` reads images only (e.g. calibration).

@@ -1,9 +1,17 @@
-"""Open any data set from one string: ``synthetic``, ``synthetic:N``, ``folder:PATH``, ``voc:PATH``,
-``cityscapes:PATH``. One table maps each scheme to its opener.
+"""Open any data set from one string, read with the one grammar of :mod:`edgeseg.uri`.
+
+Short spellings: ``synthetic``, ``synthetic:N``, ``folder:PATH``, ``voc:PATH``, ``cityscapes:PATH``.
+URI spellings, whose ``?key=value`` options are the same ones :func:`open_dataset` takes as
+keywords: ``synthetic://?num=200&size=256x256&seed=1``, ``folder:///data/x?num_classes=4``,
+``voc:///data/VOCdevkit?mask_dir=SegmentationClassAug``, ``cityscapes:///data/cs?annotations=gtCoarse``.
+One table maps each scheme to its opener (:data:`OPENERS`), one to its URI options (:data:`PARAMS`).
 
 >>> ds = open_dataset("synthetic:3", split="val", size=(32, 32))
 >>> len(ds), ds.seed, ds.classes[:2]
 (3, 1, ('sky', 'road'))
+>>> ds = open_dataset("synthetic://?num=3&size=32x48&seed=4")
+>>> len(ds), ds.size, ds.seed
+(3, (32, 48), 4)
 >>> open_dataset("vco:/data/VOC2012")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 edgeseg.errors.DataError: unknown data set scheme 'vco'
@@ -14,10 +22,10 @@ edgeseg.errors.DataError: unknown data set scheme 'vco'
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable
 
+from .. import uri
 from ..errors import ConfigError, DataError
 from .base import SegDataset
 from .cityscapes import CityscapesDataset
@@ -37,8 +45,8 @@ def _options(scheme: str, kw: dict, allowed: tuple[str, ...]) -> dict:
 
 def _existing(scheme: str, arg: str) -> str:
     if not arg:
-        raise DataError(f"{scheme}: needs a path", expected=f"{scheme}:PATH", got=f"{scheme}:",
-                        fix=f"e.g. {scheme}:/data/my_set")
+        raise DataError(f"{scheme}: needs a path", expected=f"{scheme}:PATH or {scheme}:///PATH",
+                        got=f"{scheme}:", fix=f"e.g. {scheme}:/data/my_set")
     path = os.path.expanduser(arg)
     if not os.path.exists(path):
         raise DataError("data set path not found", path=path, expected="an existing folder", got="no such path",
@@ -86,27 +94,123 @@ OPENERS: dict[str, Callable[[str, str, dict], SegDataset]] = {
 }
 
 
+# -- URI options: text -> the keyword's value ---------------------------------------------------
+# Each converter also accepts the typed value a caller passes as a keyword, so a URI option and
+# a keyword can be compared for a conflict whatever form the keyword came in (tuple or list, ...).
+def _whole(value) -> int:
+    # Same rule as synthetic:N (digits only), so both spellings refuse the same counts.
+    if isinstance(value, bool) or not str(value).strip().isdigit():
+        raise ValueError(value)
+    return int(str(value).strip())
+
+
+def _size(value) -> tuple[int, int]:
+    return uri.parse_size(value)
+
+
+def _names(value) -> tuple[str, ...]:
+    parts = value.split(",") if isinstance(value, str) else value
+    names = tuple(str(p).strip() for p in parts if str(p).strip())
+    if not names:
+        raise ValueError(value)
+    return names
+
+
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _flag(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    return _FLAGS[str(value).strip().lower()]  # KeyError: reported like a ValueError
+
+
+def _text(value) -> str:
+    if not str(value):
+        raise ValueError(value)
+    return str(value)
+
+
+# scheme -> option -> (converter, what a good value looks like). palette is left out: a list of
+# RGB triples does not fit a query string; it stays a keyword of open_dataset.
+PARAMS: dict[str, dict[str, tuple[Callable, str]]] = {
+    "synthetic": {"num": (_whole, "a whole number of images, e.g. num=500"),
+                  "size": (_size, "HxW (height x width), e.g. size=256x256"),
+                  "seed": (_whole, "a whole number, e.g. seed=1")},
+    "folder": {"num_classes": (_whole, "a whole number, e.g. num_classes=4"),
+               "classes": (_names, "comma-separated class names, e.g. classes=bg,road,car"),
+               "masks": (_flag, "1 or 0 (true / false)")},
+    "voc": {"mask_dir": (_text, "a folder name, e.g. mask_dir=SegmentationClassAug")},
+    "cityscapes": {"annotations": (_text, "gtFine or gtCoarse")},
+}
+
+
+def _uri_options(spec: str, d: uri.DataSpec, kw: dict) -> dict:
+    """``kw`` merged with the spec's ``?key=value`` options, each converted to its keyword's type."""
+    table = PARAMS.get(d.scheme)
+    if table is None:  # a scheme added to OPENERS alone: its opener reads the strings itself
+        return {**d.params, **kw}
+    unknown = sorted(set(d.params) - set(table))
+    if unknown:
+        hints = [h for h in (uri.did_you_mean(k, table) for k in unknown) if h]
+        raise ConfigError(f"unknown option for {d.scheme} data sets: {', '.join(unknown)}",
+                          expected=", ".join(table) or "no options",
+                          got=", ".join(f"{k}={d.params[k]!r}" for k in unknown),
+                          fix="; ".join(hints) or "drop the option, or pick a scheme that takes it")
+    merged = dict(kw)
+    for key, text in d.params.items():
+        convert, expected = table[key]
+        try:
+            value = convert(text)
+        except (ValueError, KeyError, TypeError):
+            raise ConfigError(f"cannot read {key}= in the data spec", expected=expected, got=repr(text),
+                              fix=f"fix {key}= in {spec!r}") from None
+        if kw.get(key) is not None:  # None is "the default", which the URI may set
+            try:
+                same = convert(kw[key]) == value
+            except (ValueError, KeyError, TypeError):
+                same = False
+            if not same:
+                raise ConfigError(f"{key} is given twice, with different values",
+                                  expected=f"one {key}", got=f"{key}={text} in the spec {spec!r}, "
+                                  f"and {key}={kw[key]!r} as an option",
+                                  fix=f"give {key} once: in the spec, or as the option")
+            continue  # equal: the caller's value goes on unchanged
+        merged[key] = value
+    return merged
+
+
+def _unknown_scheme(spec: str, d: uri.DataSpec) -> DataError:
+    schemes = sorted(OPENERS)
+    text = spec.strip()
+    # The suggestion keeps the rest of what was typed, in the spelling it was typed in.
+    rest = text[len(d.scheme):] if uri.split_uri(text)[0] else (":" + d.arg if d.arg else "")
+    fix = uri.did_you_mean(d.scheme, schemes, template="'{}" + rest.replace("{", "{{").replace("}", "}}") + "'")
+    if fix is None and os.path.isdir(spec):
+        fix = f"name the layout: folder:{spec}, voc:{spec} or cityscapes:{spec}"
+    elif fix is None:
+        fix = "write SCHEME:PATH, e.g. folder:/data/my_set or synthetic:500 (or folder:///data/my_set)"
+    scheme = text.partition(":")[0]
+    return DataError(f"unknown data set scheme '{scheme}'", expected=f"one of {', '.join(schemes)}",
+                     got=spec, fix=fix)
+
+
 def open_dataset(spec: str, split: str = "train", **kw) -> SegDataset:
     """The data set a spec names, for ``split``; ``kw`` are the scheme's options.
 
     synthetic takes ``size`` (H, W), ``num`` and ``seed`` (default sizes 2000 / 200 / 200 for
     train / val / test; ``synthetic:N`` sets N for the split asked for); folder takes
     ``num_classes``, ``classes``, ``palette``, ``masks``; voc ``mask_dir``; cityscapes ``annotations``.
+    A URI spec may give the same options as ``?key=value`` (all but ``palette``); one given both
+    ways with two values is a ConfigError naming both.
 
     >>> len(open_dataset("synthetic", split="test", size=(32, 32)))
     200
+    >>> len(open_dataset("synthetic://?num=4", split="test", size=(32, 32), num=4))
+    4
     """
-    scheme, _, arg = spec.partition(":")
-    opener = OPENERS.get(scheme.lower())
+    d = uri.parse_data_spec(spec)
+    opener = OPENERS.get(d.scheme)
     if opener is None:
-        schemes = sorted(OPENERS)
-        close = difflib.get_close_matches(scheme.lower(), schemes, n=1, cutoff=0.5)
-        if close:
-            fix = f"did you mean '{close[0]}{':' + arg if arg else ''}'?"
-        elif os.path.isdir(spec):
-            fix = f"name the layout: folder:{spec}, voc:{spec} or cityscapes:{spec}"
-        else:
-            fix = "write SCHEME:PATH, e.g. folder:/data/my_set or synthetic:500"
-        raise DataError(f"unknown data set scheme '{scheme}'", expected=f"one of {', '.join(schemes)}",
-                        got=spec, fix=fix)
-    return opener(arg, split, dict(kw))
+        raise _unknown_scheme(str(spec), d)
+    return opener(d.arg, split, _uri_options(str(spec), d, dict(kw)))

@@ -28,9 +28,10 @@ from dataclasses import dataclass
 import torch
 
 from .. import __version__
-from ..lazy import require
 from ..backends.onnx_meta import get_onnx_meta, set_onnx_meta
+from ..backends.tensorrt.onnx_ops import TARGETS, check_tensorrt_ops, require_tensorrt_ops
 from ..errors import ConfigError, EdgesegError, ModelError
+from ..lazy import require
 from ..meta import ModelMeta
 from ..utils.atomic import atomic_path
 from ..utils.files import file_sha256
@@ -38,7 +39,6 @@ from .onnx_export import EXPORTER, INPUT_NAME, dynamic_axes, torch_to_onnx
 from .options import ExportOptions, check_network_meta, export_meta
 from .parity import check_parity
 from .simplify import simplify_model
-from ..backends.tensorrt.onnx_ops import TARGETS, check_tensorrt_ops, require_tensorrt_ops
 from .wrapper import ExportWrapper
 
 _TORCH_DTYPES = {"float32": torch.float32, "uint8": torch.uint8}

@@ -22,8 +22,8 @@ import warnings
 
 import torch
 
-from ..lazy import require
 from ..errors import ModelError
+from ..lazy import require
 
 INPUT_NAME = "input"
 EXPORTER = "torch.onnx TorchScript exporter (dynamo=False)"

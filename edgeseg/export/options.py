@@ -18,9 +18,9 @@ edgeseg.errors.ConfigError: --batch and --dynamic conflict
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass
 
+from .. import uri
 from ..errors import ConfigError
 from ..meta import ModelMeta
 
@@ -34,25 +34,13 @@ OPSETS = range(13, 21)
 
 
 def parse_size(text) -> tuple[int, int]:
-    """'512x256' (height x width), '256' (square) or (h, w) -> (h, w).
+    """'512x256' (height x width), '256' (square) or (h, w) -> (h, w): :func:`edgeseg.uri.parse_size`
+    with the export's wording.
 
     >>> parse_size("480x640"), parse_size(256), parse_size((64, 96))
     ((480, 640), (256, 256), (64, 96))
     """
-    if isinstance(text, (tuple, list)):
-        nums = list(text)
-    else:
-        nums = str(text).lower().replace(",", "x").split("x")
-    try:
-        nums = [int(n) for n in nums]
-    except (TypeError, ValueError):
-        nums = []
-    if len(nums) == 1:
-        nums = nums * 2
-    if len(nums) != 2 or min(nums) <= 0:
-        raise ConfigError("cannot read the export size", expected="HxW such as 512x512 (height x width)",
-                          got=repr(text))
-    return nums[0], nums[1]
+    return uri.parse_size(text, what="export size", example="512x512")
 
 
 def batch_dynamic_conflict(batch) -> ConfigError:
@@ -68,9 +56,8 @@ def _choice(what: str, value, table: dict) -> str:
     key = str(value).lower()
     if key in table:
         return table[key]
-    close = difflib.get_close_matches(key, list(table), n=1)
     raise ConfigError(f"unknown {what}", expected=" | ".join(dict.fromkeys(table)), got=value,
-                      fix=f"did you mean '{close[0]}'?" if close else None)
+                      fix=uri.did_you_mean(key, table, cutoff=0.6))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ True
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import inspect
 import os
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
+from .. import uri
 from ..errors import ConfigError
 from ._utils import batch_norm
 from .backbone import OUTPUT_STRIDES, MobileNetBackbone, check_output_stride
@@ -143,7 +143,7 @@ def _lookup(name: str):
     try:
         return MODELS[name]
     except (KeyError, TypeError):
-        close = difflib.get_close_matches(str(name), MODELS, n=3, cutoff=0.5)
+        close = uri.close_matches(str(name), MODELS, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
         raise ConfigError(f"unknown model {name!r}", expected="one of: " + ", ".join(sorted(MODELS)),
                           got=repr(name), fix=hint + "see edgeseg.models.list_models()") from None

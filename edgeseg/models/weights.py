@@ -19,7 +19,6 @@ True
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -28,6 +27,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from .. import uri
 from ..errors import ModelError
 from .backbone import MobileNetBackbone
 from .model import SegmentationModel
@@ -118,7 +118,7 @@ def _known(name: str) -> Checkpoint:
     try:
         return CHECKPOINTS[name]
     except KeyError:
-        close = difflib.get_close_matches(name, CHECKPOINTS, n=3, cutoff=0.5)
+        close = uri.close_matches(name, CHECKPOINTS, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
         raise ModelError(f"{name!r} is neither a known checkpoint nor an existing file",
                          expected="a path to a .pth file or one of: " + ", ".join(CHECKPOINTS),

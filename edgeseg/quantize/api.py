@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..lazy import require
 from ..backends import load_backend
 from ..backends.onnx_meta import get_onnx_meta, set_onnx_meta
 from ..bench.latency import measure_latency
 from ..errors import ConfigError, ModelError
 from ..evaluate import evaluate
+from ..lazy import require
 from ..meta import ModelMeta
 from ..utils.atomic import atomic_path
 from ..utils.progress import STDERR

@@ -25,14 +25,16 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .. import uri
 from ..errors import DataError
 from ..meta import ModelMeta
 from ..preprocess import check_frame, preprocess, resize_to_input
 from ..utils.atomic import atomic_path
-from ..utils.progress import Progress, STDERR
+from ..utils.progress import STDERR, Progress
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
+# The grammar's lists, under the names this module has always exported.
+IMAGE_EXTS = uri.IMAGE_SUFFIXES
+VIDEO_EXTS = uri.VIDEO_SUFFIXES
 MIN_RECOMMENDED = 64  # fewer frames than this rarely cover a scene's range of activations
 
 
@@ -150,13 +152,50 @@ def _from_folder(folder: str, num: int, seed: int):
 
 def _from_dataset(spec: str, num: int, seed: int, meta: ModelMeta):
     from ..data import open_dataset
-    kw = {"size": meta.input_size, "num": num} if spec.startswith("synthetic") else {}
+    kw = {"size": meta.input_size, "num": num} if uri.parse_data_spec(spec).scheme == "synthetic" else {}
     ds = open_dataset(spec, split="train", **kw)
     idx = np.arange(len(ds))
     if len(ds) > num:
         idx = np.sort(np.random.default_rng(seed).choice(len(ds), num, replace=False))
     for i in idx:
         yield ds[int(i)].image
+
+
+# source kind -> its frames, (src, num, seed, meta, video_mode, progress) -> iterator of BGR frames
+_READERS = {
+    "folder": lambda src, num, seed, meta, mode, bar: _from_folder(src, num, seed),
+    "video": lambda src, num, seed, meta, mode, bar: iter(frames_from_video(src, num, mode, progress=bar)),
+    "data": lambda src, num, seed, meta, mode, bar: _from_dataset(src, num, seed, meta),
+}
+
+
+def _source_kind(src: str) -> str:
+    """``folder`` | ``video`` | ``data`` (a spec whose scheme is in ``data.spec.OPENERS``), read
+    with the one grammar; anything else is a DataError that says what a source may be.
+
+    >>> _source_kind("synthetic"), _source_kind("synthetic://?seed=3"), _source_kind("voc:/data/VOC")
+    ('data', 'data', 'data')
+    >>> _source_kind("/no/such/clip.mp4")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    edgeseg.errors.DataError: calibration source not found: /no/such/clip.mp4
+    ...
+    """
+    from ..data.spec import OPENERS
+    if os.path.isdir(src):
+        return "folder"
+    if os.path.isfile(src) and uri.is_video(src):
+        return "video"
+    if os.path.isfile(src):
+        raise DataError("unsupported calibration file", path=src,
+                        expected=f"a video ({', '.join(VIDEO_EXTS)}), a folder or a data spec")
+    scheme = uri.parse_data_spec(src).scheme
+    if scheme in OPENERS:
+        return "data"
+    # Neither a path nor a known scheme: a mistyped scheme gets a did-you-mean in the spelling typed.
+    rest = src.strip()[len(scheme):].replace("{", "{{").replace("}", "}}")
+    raise DataError("calibration source not found", path=src,
+                    expected="an existing folder, video file, or a data spec like voc:PATH",
+                    fix=uri.did_you_mean(scheme, OPENERS, template="'{}" + rest + "'"))
 
 
 def build_calibration_set(sources, meta: ModelMeta, num: int = 256, *, video_mode: str = "uniform",
@@ -170,18 +209,7 @@ def build_calibration_set(sources, meta: ModelMeta, num: int = 256, *, video_mod
     frames = []
     with Progress(num, "calibration frames", file=file, unit="img") as bar:
         for src in sources:
-            if os.path.isdir(src):
-                it = _from_folder(src, per_source, seed)
-            elif os.path.isfile(src) and src.lower().endswith(VIDEO_EXTS):
-                it = iter(frames_from_video(src, per_source, video_mode, progress=bar))
-            elif os.path.isfile(src):
-                raise DataError("unsupported calibration file", path=src,
-                                expected=f"a video ({', '.join(VIDEO_EXTS)}), a folder or a data spec")
-            elif ":" in src or src.startswith("synthetic"):
-                it = _from_dataset(src, per_source, seed, meta)
-            else:
-                raise DataError("calibration source not found", path=src,
-                                expected="an existing folder, video file, or a data spec like voc:PATH")
+            it = _READERS[_source_kind(src)](src, per_source, seed, meta, video_mode, bar)
             for frame in it:
                 frames.append(resize_to_input(check_frame(frame, src), meta))
                 bar.update(1)

@@ -43,8 +43,8 @@ import os
 import re
 import sys
 
-from ..lazy import require
 from ..errors import ConfigError, DataError, EdgesegError, MissingDependencyError, ModelError
+from ..lazy import require
 from ..meta import META_KEY, ModelMeta
 from .calibration import CalibrationSet
 

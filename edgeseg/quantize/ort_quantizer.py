@@ -28,7 +28,7 @@ import numpy as np
 
 from ..lazy import require
 from ..meta import ModelMeta
-from ..utils.progress import Progress, STDERR
+from ..utils.progress import STDERR, Progress
 from .calibration import CalibrationSet
 from .graph_edit import float_inputs_for
 from .ranges import RangeCollector

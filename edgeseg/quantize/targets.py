@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
+from .. import uri
 from ..errors import ConfigError
 
 
@@ -45,15 +45,13 @@ METHODS = ("minmax", "entropy", "percentile")
 
 def get_target(name: str) -> QuantTarget:
     if name not in TARGETS:
-        close = difflib.get_close_matches(name, list(TARGETS), n=1)
         raise ConfigError("unknown quantization target", expected=" | ".join(TARGETS), got=name,
-                          fix=f"did you mean '{close[0]}'?" if close else None)
+                          fix=uri.did_you_mean(name, TARGETS, cutoff=0.6))
     return TARGETS[name]
 
 
 def check_method(method: str) -> str:
     if method not in METHODS:
-        close = difflib.get_close_matches(method, METHODS, n=1)
         raise ConfigError("unknown calibration method", expected=" | ".join(METHODS), got=method,
-                          fix=f"did you mean '{close[0]}'?" if close else None)
+                          fix=uri.did_you_mean(method, METHODS, cutoff=0.6))
     return method

@@ -13,12 +13,13 @@ import os
 
 import cv2
 
-from .source_base import EndOfStream, Source, SourceError, SourceOptions
 from ..uri import split_uri
+from .options import SourceOptions
+from .source_base import EndOfStream, Source, SourceError
 
 FFMPEG_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
-__all__ = ["CaptureSource", "FileSource", "V4L2Source", "GStreamerSource", "CsiSource", "RtspSource",
-           "has_gstreamer", "SourceOptions"]
+__all__ = ["CaptureSource", "CsiSource", "FileSource", "GStreamerSource", "RtspSource", "SourceOptions", "V4L2Source",
+           "has_gstreamer"]
 
 
 def has_gstreamer() -> bool:

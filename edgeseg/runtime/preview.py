@@ -4,11 +4,12 @@
 ``multipart/x-mixed-replace`` JPEG; ``/snapshot.jpg`` the newest frame. It binds to loopback
 unless the URI names another address (``http://0.0.0.0:8080`` to share it on the network);
 port 0 picks a free one (``sink.url`` says which). Frames are JPEG-encoded only when a client
-asks, once per frame however many watch, so an unwatched preview costs the pipeline nothing.
+asks, once per frame however many watch, so an unwatched preview costs the pipeline nothing;
+at the quality of the options (``SinkOptions(jpeg_quality=80)``, the default).
 
->>> s = PreviewSink("http://127.0.0.1:0", log=None)
->>> s.start(30.0); s.url.startswith("http://127.0.0.1:")
-True
+>>> s = PreviewSink("http://127.0.0.1:0", log=None, options=SinkOptions(jpeg_quality=60))
+>>> s.start(30.0); s.url.startswith("http://127.0.0.1:"), s.quality
+(True, 60)
 >>> s.close()
 """
 
@@ -21,7 +22,8 @@ from urllib.parse import urlsplit
 
 import cv2
 
-from .sinks import Sink, SinkError
+from .options import SinkOptions
+from .sink_base import Sink, SinkError
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>edgeseg preview</title>
@@ -54,15 +56,15 @@ BOUNDARY = "edgesegframe"
 class PreviewSink(Sink):
     scheme = "http"
 
-    def __init__(self, uri: str, log=print, quality: int = 80):
-        super().__init__(uri, log)
+    def __init__(self, uri: str, log=print, options: SinkOptions | None = None):
+        super().__init__(uri, log, options)
         parts = urlsplit(uri)
         # "http://:8080" and "localhost" mean loopback; other interfaces only when named.
         self.host = parts.hostname or "127.0.0.1"
         if self.host == "localhost":
             self.host = "127.0.0.1"
         self.port = parts.port if parts.port is not None else 8080
-        self.quality = int(quality)
+        self.quality = self.options.jpeg_quality
         self._cond = threading.Condition()
         self._image, self._index = None, -1
         self._jpeg, self._jpeg_index = b"", -2
@@ -128,7 +130,7 @@ def _handler(sink: PreviewSink):
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self):  # noqa: N802  (http.server's name)
+        def do_GET(self):  # http.server's name
             route = ROUTES.get(urlsplit(self.path).path)
             if route is None:
                 self._send(b"not found", "text/plain", 404)

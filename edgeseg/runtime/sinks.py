@@ -3,7 +3,9 @@
 A sink gets ``start(fps, stats)`` once, ``write(result)`` per frame (``result.image`` is the
 rendered BGR overlay, ``result.labels`` the class ids, ``result.frame`` the captured
 :class:`~edgeseg.runtime.sources.Frame`) and ``close()``. :class:`SinkSet` drives several at
-once: a sink that raises is counted and logged once per kind, and the others keep going.
+once: a sink that raises is counted and logged once per kind, and the others keep going. What
+a sink may be asked for (JPEG quality, video codec and frame rate) is one
+:class:`~edgeseg.runtime.options.SinkOptions`, handed to every sink opened by URI.
 
 >>> normalize_sink("out.mp4"), normalize_sink("masks/"), sink_class("null://").__name__
 ('file://out.mp4', 'masks://masks/', 'NullSink')
@@ -21,39 +23,11 @@ import sys
 
 import cv2
 
-from ..errors import ConfigError, DataError, EdgesegError
-from ..utils.atomic import atomic_path
+from ..errors import ConfigError, DataError
 from ..uri import normalize_sink, split_uri, unknown_scheme
-
-
-class SinkError(EdgesegError):
-    """A sink cannot be opened or written (no display, port in use, disk full)."""
-
-
-class Sink:
-    """Base of all sinks; ``kind`` names it in logs and error counts."""
-
-    scheme = ""
-
-    def __init__(self, uri: str = "", log=print):
-        self.uri, self.log = uri, log
-        self.fps = 30.0
-        self.stats = lambda: {}
-
-    @property
-    def kind(self) -> str:
-        return self.scheme or type(self).__name__
-
-    def start(self, fps: float, stats=None) -> None:
-        self.fps = float(fps or 30.0)
-        if stats is not None:
-            self.stats = stats
-
-    def write(self, result) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
+from ..utils.atomic import atomic_path
+from .options import DEFAULT_CODECS, SinkOptions
+from .sink_base import Sink, SinkError, check_sink_options
 
 
 class NullSink(Sink):
@@ -77,33 +51,51 @@ class CallbackSink(Sink):
 
 
 class FileSink(Sink):
-    """A video file at the source's frame rate, written to a temp file and renamed on close,
-    so an interrupted run never leaves a truncated video under the final name."""
+    """A video file, written to a temp file and renamed on close, so an interrupted run never
+    leaves a truncated video under the final name. Its codec and frame rate come from the
+    options; unset, the container's default codec (``FOURCC``) and the source's frame rate."""
 
     scheme = "file"
-    FOURCC = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v", ".mov": "mp4v"}
+    FOURCC = DEFAULT_CODECS
 
-    def __init__(self, uri: str, log=print):
-        super().__init__(uri, log)
+    def __init__(self, uri: str, log=print, options: SinkOptions | None = None):
+        super().__init__(uri, log, options)
         self.path = split_uri(uri)[1]
         self.suffix = os.path.splitext(self.path)[1].lower()
         if self.suffix not in self.FOURCC:
             raise ConfigError("unsupported video file type for a sink", path=self.path,
                               expected=" | ".join(self.FOURCC), got=self.suffix or "(no suffix)")
+        self.codec = self.options.codec_for(self.suffix)
         self._writer = None
         self._atomic = contextlib.ExitStack()
         self.frames = 0
+
+    def start(self, fps: float, stats=None) -> None:
+        super().start(self.options.fps or fps, stats)
 
     def _open(self, image) -> None:
         tmp = self._atomic.enter_context(atomic_path(self.path, suffix=self.suffix))
         h, w = image.shape[:2]
         self.size = (w, h)
-        self._writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*self.FOURCC[self.suffix]), self.fps, self.size)
+        self._writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*self.codec), self.fps, self.size)
         if not self._writer.isOpened():
-            raise SinkError("OpenCV cannot open a video writer", path=self.path,
-                            fix="pip install opencv-python (its wheels include FFmpeg)")
+            self._writer = None
+            err = self._open_error()
+            self._atomic.__exit__(type(err), err, None)  # no empty file left under the final name
+            raise err
         if self.log:
-            self.log(f"sink file: {self.path} ({h}x{w} at {self.fps:g} fps, {self.FOURCC[self.suffix]})")
+            self.log(f"sink file: {self.path} ({h}x{w} at {self.fps:g} fps, {self.codec})")
+
+    def _open_error(self) -> SinkError:
+        if self.options.codec is None:
+            return SinkError("OpenCV cannot open a video writer", path=self.path,
+                             fix="pip install opencv-python (its wheels include FFmpeg)")
+        return SinkError("the codec option conflicts with the file's container", path=self.path,
+                         expected=f"a codec OpenCV's FFmpeg writes into {self.suffix} "
+                                  f"(its default: {self.FOURCC[self.suffix]})",
+                         got=f"codec={self.codec!r} for a {self.suffix} file",
+                         fix=f"drop the codec (--codec) for {self.FOURCC[self.suffix]}, or write another "
+                             f"container ({', '.join(f'{k}: {v}' for k, v in self.FOURCC.items())})")
 
     def write(self, result) -> None:
         image = result.image
@@ -126,8 +118,8 @@ class MasksSink(Sink):
 
     scheme = "masks"
 
-    def __init__(self, uri: str, log=print):
-        super().__init__(uri, log)
+    def __init__(self, uri: str, log=print, options: SinkOptions | None = None):
+        super().__init__(uri, log, options)
         self.folder = split_uri(uri)[1]
         os.makedirs(self.folder, exist_ok=True)
 
@@ -165,12 +157,12 @@ class DisplaySink(Sink):
             cv2.destroyWindow(self.window)
 
 
-def _http_sink(uri: str, log=print):
+def _http_sink(uri: str, log=print, options: SinkOptions | None = None):
     from .preview import PreviewSink  # the HTTP server only when asked for
-    return PreviewSink(uri, log=log)
+    return PreviewSink(uri, log=log, options=options)
 
 
-# scheme -> factory(uri, log): the ONE place a sink URI picks an implementation.
+# scheme -> factory(uri, log=, options=): the ONE place a sink URI picks an implementation.
 SINKS = {"file": FileSink, "null": NullSink, "display": DisplaySink, "masks": MasksSink, "http": _http_sink}
 
 
@@ -181,24 +173,32 @@ def sink_class(uri: str):
     return SINKS[scheme]
 
 
-def open_sink(target, log=print) -> Sink:
-    """A Sink from a URI, a callable, or a Sink (returned as it is)."""
+def open_sink(target, options: SinkOptions | None = None, log=print) -> Sink:
+    """A Sink from a URI (given ``options``, default :class:`SinkOptions`), a callable, or a Sink
+    (returned as it is: it keeps the options it was built with).
+
+    >>> open_sink("out.avi", SinkOptions(codec="XVID", fps=10), log=None).codec
+    'XVID'
+    """
+    options = check_sink_options(options)
     if isinstance(target, Sink):
         return target
     if callable(target):
         return CallbackSink(target, log)
     uri = normalize_sink(str(target))
-    return sink_class(uri)(uri, log=log)
+    return sink_class(uri)(uri, log=log, options=options)
 
 
 class SinkSet:
-    """Several sinks as one; failures are counted per kind and logged once per kind."""
+    """Several sinks as one; failures are counted per kind and logged once per kind. ``options``
+    reach every sink opened here by URI."""
 
-    def __init__(self, targets, log=print, on_error=None):
+    def __init__(self, targets, log=print, on_error=None, options: SinkOptions | None = None):
         if targets is None or isinstance(targets, (str, Sink)) or callable(targets):
             targets = [targets] if targets is not None else ["null://"]
         self.log, self.on_error = log, on_error
-        self.sinks = [open_sink(t, log) for t in targets]
+        self.options = check_sink_options(options)
+        self.sinks = [open_sink(t, self.options, log=log) for t in targets]
         self.errors: dict[str, int] = {}
 
     def start(self, fps: float, stats=None) -> None:

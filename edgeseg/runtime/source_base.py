@@ -1,11 +1,16 @@
-"""The base of every frame source: :class:`Frame`, :class:`SourceOptions`, :class:`Source`.
+"""The base of every frame source: :class:`Frame` and :class:`Source` (its options are
+:class:`~edgeseg.runtime.options.SourceOptions`).
 
 A subclass fills in ``_open``, ``_read`` -> (image, pts, gt) and ``_close``; the base class
 prints the effective options on open, and for a ``live`` source runs the grabber thread that
 keeps only the newest frame (or queues every one, for policy ``all``).
 
->>> SourceOptions(latency_ms=100).transport
-'tcp'
+>>> class Black(Source):
+...     def _read(self):
+...         return np.zeros((2, 2, 3), np.uint8), None, None
+>>> with Black("black://", SourceOptions(log=None)).open() as src:
+...     [f.index for f in (src.capture(), src.capture())]
+[0, 1]
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError, DataError, EdgesegError
+from .options import SourceOptions
 
 
 class EndOfStream(EdgesegError):
@@ -41,33 +47,6 @@ class Frame:
     gt: np.ndarray | None = None
 
 
-@dataclass(frozen=True)
-class SourceOptions:
-    """What a source may be asked for; ``None`` keeps the device's own setting.
-
-    ``latency_ms``: RTSP jitter buffer; ``transport``: RTSP over tcp or udp; ``timeout_s``: how
-    long ``capture`` waits on a live source; ``queue``: frames a live source buffers when every
-    frame must be kept (policy ``all``); ``log``: a print-like callable or None.
-    """
-
-    width: int | None = None
-    height: int | None = None
-    fps: float | None = None
-    latency_ms: int = 200
-    transport: str = "tcp"
-    timeout_s: float = 1.0
-    queue: int = 8
-    log: object = print
-
-    def __post_init__(self):
-        if self.transport not in ("tcp", "udp"):
-            raise ConfigError("unknown RTSP transport", expected="tcp | udp", got=self.transport)
-        if self.latency_ms < 0 or self.timeout_s <= 0 or self.queue < 1:
-            raise ConfigError("source options out of range",
-                              got=f"latency_ms={self.latency_ms}, timeout_s={self.timeout_s}, queue={self.queue}",
-                              expected="latency_ms >= 0, timeout_s > 0, queue >= 1")
-
-
 class Source:
     """Base of all sources: subclasses fill in ``_open``, ``_read`` -> (image, pts, gt), ``_close``.
 
@@ -78,7 +57,8 @@ class Source:
     scheme = ""
     live = False
 
-    def __init__(self, uri: str, options: SourceOptions = SourceOptions()):
+    def __init__(self, uri: str, options: SourceOptions | None = None):
+        options = options or SourceOptions()
         self.uri, self.options = uri, options
         self.fps = float(options.fps or 30.0)
         self.keep = "latest"
@@ -197,7 +177,6 @@ class Source:
     def _raise_error(self):
         if self._error is not None:
             raise self._error
-        return None
 
     def _grab(self) -> None:
         """Grabber thread: read as fast as the device delivers; keep the newest (or queue all)."""
@@ -209,7 +188,7 @@ class Source:
                     gap = frame.timestamp - last
                     self.period = gap if self.period is None else self.period + 0.1 * (gap - self.period)
                 last = frame.timestamp
-            except BaseException as exc:  # handed to the consumer, who decides (reconnect or end)
+            except BaseException as exc:  # noqa: BLE001  handed to the consumer, who decides (reconnect or end)
                 with self._cond:
                     self._error = exc
                     self._cond.notify_all()

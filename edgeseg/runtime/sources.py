@@ -24,9 +24,24 @@ import time
 import cv2
 
 from ..errors import ConfigError
-from .capture import CsiSource, FileSource, GStreamerSource, RtspSource, V4L2Source, has_gstreamer
-from .source_base import EndOfStream, Frame, Source, SourceError, SourceOptions
-from ..uri import IMAGE_SUFFIXES, normalize_source, parse_size, query_params, split_uri, unknown_scheme
+from ..uri import (
+    IMAGE_SUFFIXES,
+    normalize_source,
+    parse_size,
+    query_params,
+    split_uri,
+    unknown_scheme,
+)
+from .capture import (
+    CsiSource,
+    FileSource,
+    GStreamerSource,
+    RtspSource,
+    V4L2Source,
+    has_gstreamer,
+)
+from .options import SourceOptions, check_names
+from .source_base import EndOfStream, Frame, Source, SourceError
 
 
 class ImageFolderSource(Source):
@@ -62,7 +77,7 @@ class SyntheticSource(Source):
 
     scheme = "synthetic"
 
-    def __init__(self, uri: str, options: SourceOptions = SourceOptions()):
+    def __init__(self, uri: str, options: SourceOptions | None = None):
         super().__init__(uri, options)
         q = query_params(uri)
         unknown = set(q) - {"size", "fps", "seed", "frames", "live", "loop"}
@@ -70,7 +85,7 @@ class SyntheticSource(Source):
             raise ConfigError("unknown synthetic:// parameter", got=", ".join(sorted(unknown)),
                               expected="size=HxW fps=F seed=S frames=N live=0|1 loop=K")
         self.size = parse_size(q.get("size", "480x640"), what="synthetic:// size", example="480x640")
-        self.fps = float(q.get("fps", options.fps or 30))
+        self.fps = float(q.get("fps", self.options.fps or 30))
         self.seed, self.frames = int(q.get("seed", 0)), int(q["frames"]) if "frames" in q else None
         self.live = q.get("live", "1") not in ("0", "false", "no")
         self.loop = int(q.get("loop", 0))
@@ -116,22 +131,44 @@ def source_class(uri: str) -> type[Source]:
     return SOURCES[scheme]
 
 
-def make_source(uri: str | int | Source, **options) -> Source:
-    """A Source for ``uri``, not yet opened (a Source object is returned as it is)."""
+def make_source(uri: str | int | Source, options: SourceOptions | None = None, **fields) -> Source:
+    """A Source for ``uri``, not yet opened (a Source object is returned as it is).
+
+    Its options: ``options`` (a :class:`SourceOptions`) or the same fields as keywords, not both.
+
+    >>> make_source("synthetic://?size=8x8&live=0", fps=5, log=None).fps
+    5.0
+    """
     if isinstance(uri, Source):
         return uri
     full = normalize_source(uri)
-    return source_class(full)(full, SourceOptions(**options))
+    return source_class(full)(full, _options(options, fields))
 
 
-def open_source(uri: str | int | Source, keep: str | None = None, **options) -> Source:
+def open_source(uri: str | int | Source, keep: str | None = None, options: SourceOptions | None = None,
+                **fields) -> Source:
     """Open a source by URI (or a Source object): ``open_source("csi://0", fps=30)``.
 
-    ``keep``: ``"latest"`` (live sources keep the newest frame) or ``"all"`` (they queue).
+    ``keep``: ``"latest"`` (live sources keep the newest frame) or ``"all"`` (they queue);
+    ``options`` or keywords as for :func:`make_source`.
     """
-    return make_source(uri, **options).open(keep)
+    return make_source(uri, options, **fields).open(keep)
 
 
-__all__ = ["CsiSource", "RtspSource", "FileSource", "V4L2Source", "GStreamerSource", "Frame", "Source",
-           "SourceOptions", "SourceError", "EndOfStream", "SOURCES", "open_source", "make_source",
-           "normalize_uri", "source_class", "has_gstreamer"]
+def _options(options: SourceOptions | None, fields: dict) -> SourceOptions:
+    if options is None:
+        check_names(SourceOptions, fields)
+        return SourceOptions(**fields)
+    if not isinstance(options, SourceOptions):
+        raise ConfigError("source options must be a SourceOptions", got=type(options).__name__,
+                          fix="open_source(uri, options=SourceOptions(fps=30)) or open_source(uri, fps=30)")
+    if fields:
+        raise ConfigError("options= conflicts with the source option keywords", expected="one of the two",
+                          got=f"options=SourceOptions(...) and {', '.join(f'{k}=' for k in sorted(fields))}",
+                          fix="put every field into the SourceOptions")
+    return options
+
+
+__all__ = ["SOURCES", "CsiSource", "EndOfStream", "FileSource", "Frame", "GStreamerSource", "RtspSource", "Source",
+           "SourceError", "SourceOptions", "V4L2Source", "has_gstreamer", "make_source", "normalize_uri", "open_source",
+           "source_class"]

@@ -17,9 +17,9 @@ frame is skipped and counted, a sink that raises is counted and logged once. Ctr
 the frames in flight, closes the sinks (the video file is renamed into place) and prints the
 final statistics.
 
->>> # for r in Stream("synthetic://", "model.onnx", sink="http://127.0.0.1:8080"):   # the loop
+>>> # for r in Stream("synthetic://", "model.onnx", "http://127.0.0.1:8080"):        # the loop
 >>> #     print(r.index, r.age_ms)
->>> # stats = Stream("clip.mp4", seg, sink="file://out.mp4", policy="all").run()    # or done
+>>> # stats = Stream("clip.mp4", seg, "file://out.mp4", StreamOptions(policy="all")).run()  # or done
 >>> Stream.POLICIES
 ('auto', 'latest', 'all')
 """
@@ -29,14 +29,17 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..preprocess import check_frame
+from . import deprecated
+from .options import POLICIES, RENDERS, SinkOptions, SourceOptions, StreamOptions
 from .segmenter import Segmenter, SegResult
+from .sink_base import check_sink_options
 from .sinks import SinkSet
 from .smoothing import Smoother
 from .sources import EndOfStream, Frame, Source, make_source
@@ -71,49 +74,59 @@ class StreamResult:
 
 
 class Stream:
-    """``Stream(source, segmenter, sink=..., policy="latest"|"all", smooth=0, ...)``.
+    """``Stream(source, model, sink=None, options=StreamOptions(...))``: iterate it, or ``run()`` it.
 
-    ``source``: URI or :class:`Source`; ``segmenter``: :class:`Segmenter` or a model path;
-    ``sink``: URI, callable, Sink, or a list of them (default ``null://``); ``render``:
-    ``overlay`` | ``color`` | ``none`` (the frame as is); ``max_frames``: stop after that many;
-    ``backoff``: (first, longest) reconnect delay in seconds; ``stall_s``: a live source silent
-    that long counts as dropped out; ``report_every``: seconds between stats lines (None: never);
-    ``cv_threads``: OpenCV's worker threads while the stream runs, restored at close. ``"auto"``
-    sets 1 when the model runs on the CPU: the stages already run side by side, and OpenCV
-    splitting a resize over every core only preempts the inference thread (the 720p benchmark ran
-    3-4 points closer to the backend's own rate); ``None`` leaves OpenCV alone.
+    ``source``: URI or :class:`Source`; ``model``: :class:`Segmenter` or a model path, which the
+    stream opens with ``backend`` and ``device`` (both "auto" when None) and closes at the end;
+    ``sink``: URI, callable, Sink, or a list of them (default ``null://``); ``options``: how it
+    runs (:class:`~edgeseg.runtime.options.StreamOptions`: policy, smoothing, rendering,
+    reconnects, reports); ``source_options``, ``sink_options``: what the source and the sinks
+    opened by URI are asked for; ``log``: a print-like callable or None, for the stream, its
+    source and its sinks.
+
+    ``backend`` and ``device`` are arguments, not options: they say how to open a model file and
+    mean nothing for a Segmenter already open, so an options object can be shared by streams
+    on different models; either one beside a Segmenter is a ConfigError.
     """
 
-    POLICIES = ("auto", "latest", "all")
-    RENDER = ("overlay", "color", "none")
+    POLICIES = POLICIES
+    RENDER = RENDERS
 
-    def __init__(self, source, segmenter, sink=None, *, policy: str = "auto", smooth: int = 0,
-                 render: str = "overlay", alpha: float = 0.5, max_frames: int | None = None,
-                 reconnect: bool = True, backoff=(0.1, 5.0), stall_s: float = 10.0, queue_size: int = 2,
-                 report_every: float | None = 5.0, log=print, source_options: dict | None = None,
-                 device: str = "auto", backend: str = "auto", cv_threads: int | str | None = "auto"):
-        if policy not in self.POLICIES:
-            raise ConfigError("unknown stream policy", expected=" | ".join(self.POLICIES), got=policy)
-        if render not in self.RENDER:
-            raise ConfigError("unknown render mode", expected=" | ".join(self.RENDER), got=render)
-        if max_frames is not None and max_frames < 1:
-            raise ConfigError("max_frames must be >= 1", got=max_frames)
+    def __init__(self, source, model=None, sink=None, options: StreamOptions | None = None, *, log=print,
+                 source_options: SourceOptions | None = None, sink_options: SinkOptions | None = None,
+                 device: str | None = None, backend: str | None = None, **deprecated_keywords):
+        model = deprecated.model_argument(model, deprecated_keywords)
+        self.options = o = deprecated.stream_options(options, deprecated_keywords)
+        source_options = deprecated.source_options(source_options)
+        if source_options is not None and not isinstance(source_options, SourceOptions):
+            raise ConfigError("source_options must be a SourceOptions", got=repr(source_options),
+                              fix="source_options=SourceOptions(fps=30)")
+        if source_options is not None and isinstance(source, Source):
+            raise ConfigError("source_options conflicts with a source already built", got=f"source={source!r}",
+                              expected="source_options only with a source URI (the Source has its options)",
+                              fix="build the Source with those options, or pass its URI")
+        self._own_seg = not isinstance(model, Segmenter)
+        if not self._own_seg and (device not in (None, "auto") or backend not in (None, "auto")):
+            raise ConfigError("device/backend conflict with a Segmenter already open",
+                              got=f"device={device!r}, backend={backend!r}",
+                              expected="device and backend only with a model path",
+                              fix="Segmenter(path, backend, device=...) opens it there, or pass the path")
         self.log = log or (lambda *a, **k: None)
-        self._own_seg = not isinstance(segmenter, Segmenter)
-        self.segmenter = Segmenter(segmenter, backend, device=device) if self._own_seg else segmenter
+        self.sink_options = check_sink_options(sink_options)
+        self.segmenter = Segmenter(model, backend or "auto", device=device or "auto") if self._own_seg else model
         self.source = source if isinstance(source, Source) else None
-        self._source_spec, self._source_options = source, dict(source_options or {}, log=log)
-        self.policy, self.render, self.alpha = policy, render, alpha
-        self.max_frames, self.reconnect, self.backoff, self.stall_s = max_frames, reconnect, backoff, stall_s
-        self.report_every, self.queue_size = report_every, queue_size
+        self._source_spec = source
+        # one log for the whole stream, the source's open line included
+        self.source_options = replace(source_options or SourceOptions(), log=log)
+        self.policy = o.policy  # "auto" is decided when the source opens
+        cv_threads = o.cv_threads
         if cv_threads == "auto":
             cv_threads = 1 if self.segmenter.backend.on_cpu else None
-        elif cv_threads is not None and (not isinstance(cv_threads, int) or cv_threads < 0):
-            raise ConfigError("cv_threads must be 'auto', None or an int >= 0", got=cv_threads)
         self.cv_threads, self._cv_threads_before = cv_threads, None
-        self.smoother = Smoother(smooth, labels=self.segmenter.meta.output_kind == "labels")
+        self.smoother = Smoother(o.smooth, labels=self.segmenter.meta.output_kind == "labels")
         self._stats = StreamStats()
-        self.sinks = SinkSet(sink, log=self.log, on_error=lambda s, e: self._stats.count("sink_errors"))
+        self.sinks = SinkSet(sink, log=self.log, on_error=lambda s, e: self._stats.count("sink_errors"),
+                             options=self.sink_options)
         self._stop, self._abort = threading.Event(), threading.Event()
         # latest policy: set when inference took the frame handed over; _due is when the
         # running inference should finish (monotonic s); the EMAs are in seconds.
@@ -150,7 +163,7 @@ class Stream:
         return self.stats()
 
     def __iter__(self):
-        self._out = queue.Queue(self.queue_size)
+        self._out = queue.Queue(self.options.queue_size)
         self.start()
         try:
             while True:
@@ -175,7 +188,7 @@ class Stream:
         if self._started:
             raise ConfigError("a Stream runs once", fix="make a new Stream")
         self._started = True
-        src = self.source or make_source(self._source_spec, **self._source_options)
+        src = self.source or make_source(self._source_spec, self.source_options)
         if self.policy == "auto":
             self.policy = "latest" if src.live else "all"
         # a live source queues every frame under "all" and keeps only the newest under "latest"
@@ -191,7 +204,7 @@ class Stream:
         if self.cv_threads is not None:
             self._cv_threads_before = cv2.getNumThreads()
             cv2.setNumThreads(self.cv_threads)
-        qs = self.queue_size
+        qs = self.options.queue_size
         self._stats.start = time.monotonic()  # fps counts streaming, not opening the model/camera
         self._q_in = queue.Queue(1 if self.policy == "latest" else qs)
         self._q_post, self._q_sink = queue.Queue(qs), queue.Queue(qs)
@@ -267,7 +280,8 @@ class Stream:
     def _capture_loop(self) -> None:
         seg, taken, last_ok = self.segmenter, 0, time.monotonic()
         try:
-            while not self._stop.is_set() and (self.max_frames is None or taken < self.max_frames):
+            max_frames = self.options.max_frames
+            while not self._stop.is_set() and (max_frames is None or taken < max_frames):
                 if self.policy == "latest" and not self._wait_until_due():
                     continue
                 t0 = time.perf_counter()
@@ -275,16 +289,17 @@ class Stream:
                     frame = self._capture()
                 except EndOfStream:
                     break
-                except Exception as exc:  # noqa: BLE001  a camera that drops out: reopen it
-                    if not self.reconnect:
+                except Exception as exc:  # a camera that drops out: reopen it
+                    if not self.options.reconnect:
                         raise
                     self._reconnect(exc)
                     last_ok = time.monotonic()
                     continue
                 self._sync_drops()
                 if frame is None:
-                    if self.source.live and time.monotonic() - last_ok > self.stall_s:
-                        self._reconnect(DataError("no frame", got=f"silent for {self.stall_s:g} s"))
+                    stall_s = self.options.stall_s
+                    if self.source.live and time.monotonic() - last_ok > stall_s:
+                        self._reconnect(DataError("no frame", got=f"silent for {stall_s:g} s"))
                         last_ok = time.monotonic()
                     continue
                 last_ok = time.monotonic()
@@ -327,7 +342,7 @@ class Stream:
         self._put(self._q_post, _END)
 
     def _post_loop(self) -> None:
-        seg = self.segmenter
+        seg, render, alpha = self.segmenter, self.options.render, self.options.alpha
         while True:
             item = self._get(self._q_post)
             if item is _END:
@@ -336,9 +351,9 @@ class Stream:
             t0 = time.perf_counter()
             result = seg.postprocess(self.smoother(out), frame.image.shape)
             t1 = time.perf_counter()
-            if self.render == "overlay":
-                image = seg.overlay(frame.image, result, self.alpha)
-            elif self.render == "color":
+            if render == "overlay":
+                image = seg.overlay(frame.image, result, alpha)
+            elif render == "color":
                 image = seg.colorize(result)
             else:
                 image = frame.image
@@ -348,7 +363,7 @@ class Stream:
         self._put(self._q_sink, _END)
 
     def _sink_loop(self) -> None:
-        last_report = time.monotonic()
+        last_report, every = time.monotonic(), self.options.report_every
         while True:
             item = self._get(self._q_sink)
             if item is _END:
@@ -367,7 +382,7 @@ class Stream:
                     break
                 except queue.Full:
                     out = self._out
-            if self.report_every and time.monotonic() - last_report >= self.report_every:
+            if every and time.monotonic() - last_report >= every:
                 last_report = time.monotonic()
                 self.log(self._stats.line())
         if self._out is not None:
@@ -413,7 +428,7 @@ class Stream:
         """Reopen the source with exponential back-off until it opens or the stream stops."""
         self._stats.count("reconnects")
         self.log(f"stream: source lost ({str(exc).splitlines()[0][:160]}); reconnecting")
-        delay, longest = self.backoff
+        delay, longest = self.options.backoff
         dropped = self.source.dropped
         while not self._stop.wait(delay):
             try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from .. import uri
 from ..errors import ConfigError
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -24,19 +25,13 @@ LOSSES = ("ce", "dice", "ce+dice", "ohem", "ohem+dice")
 
 
 def parse_size(text: str | tuple | list) -> tuple[int, int]:
-    """'512x256' (height x width), '256' or (h, w) -> (h, w)."""
-    if isinstance(text, (tuple, list)):
-        h, w = text
-        return int(h), int(w)
-    parts = str(text).lower().replace(",", "x").split("x")
-    try:
-        nums = [int(p) for p in parts]
-    except ValueError:
-        nums = []
-    if len(nums) not in (1, 2) or min(nums) <= 0:
-        raise ConfigError("cannot read a size", expected="HxW such as 512x256, or one number",
-                          got=text)
-    return (nums[0], nums[-1])
+    """'512x256' (height x width), '256' or (h, w) -> (h, w): :func:`edgeseg.uri.parse_size`
+    with the training crop's wording.
+
+    >>> parse_size("512x256"), parse_size("256"), parse_size([128, 96])
+    ((512, 256), (256, 256), (128, 96))
+    """
+    return uri.parse_size(text, what="training size (--size)", example="512x256")
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from edgeseg.cli import bench as command
 from edgeseg.bench.report import compare_table, read_document
 from edgeseg.bench.schema import validate
+from edgeseg.cli import bench as command
 
 
 def _bench(argv):
@@ -90,15 +90,13 @@ def test_stream_mode(tiny_onnx, tmp_path):
     assert r["stream"]["runtime"] == "edgeseg.runtime.stream"
 
 
-def test_stream_fallback_loop(tiny_onnx, tmp_path, monkeypatch):
-    """Without the runtime's Stream the simple loop still streams and writes the overlay video."""
-    import cv2
-
-    from edgeseg.bench import streaming
-    from edgeseg.data import write_video
-    clip, out = tmp_path / "clip.mp4", tmp_path / "overlay.mp4"
-    write_video(str(clip), num_frames=4, size=(64, 64))
-    monkeypatch.setattr(streaming, "_runtime_stream", lambda: None)
-    r = streaming.stream_video(tiny_onnx, str(clip), out=str(out))
-    assert r["frames"] == 4 and r["runtime"].startswith("simple loop")
-    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 4
+def test_sizes_are_read_by_the_grammar():
+    from edgeseg.errors import ConfigError
+    p = argparse.ArgumentParser()
+    command.add_args(p)
+    c = command.config_from_args(p.parse_args(["m.onnx", "--sizes", "64x96, 128,256X128"]))
+    assert c.sizes == ((64, 96), (128, 128), (256, 128))   # one number is a square, as everywhere
+    for bad in ("0x64", "64xq", "1x2x3"):
+        with pytest.raises(ConfigError) as err:
+            command.config_from_args(p.parse_args(["m.onnx", "--sizes", bad]))
+        assert err.value.what == "cannot read the --sizes entry" and err.value.got == repr(bad)

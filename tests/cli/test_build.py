@@ -6,9 +6,11 @@ import sys
 
 import pytest
 
-from edgeseg.cli import build as command
 from edgeseg.backends.tensorrt.header import read_header
+from edgeseg.cli import build as command
 from edgeseg.errors import ConfigError
+
+from ..backends.tensorrt.fake_tensorrt import fake_plan
 
 
 def _parse(*argv):
@@ -17,7 +19,7 @@ def _parse(*argv):
     return p.parse_args(list(argv))
 
 
-def test_run_builds(fake_builder_trt, tiny_dynamic, tmp_path, capsys):
+def test_run_builds(fake_trt, tiny_dynamic, tmp_path, capsys):
     out = tmp_path / "cli.engine"
     a = _parse(tiny_dynamic, "--precision", "fp16", "--workspace", "512M", "--dynamic",
                "1x3x32x32:1x3x64x64:2x3x64x64", "--timing-cache", str(tmp_path / "t.cache"),
@@ -29,14 +31,14 @@ def test_run_builds(fake_builder_trt, tiny_dynamic, tmp_path, capsys):
     assert h.shapes["input"]["max"] == [2, 3, 64, 64] and (tmp_path / "t.cache").exists()
 
 
-def test_run_wraps(fake_builder_trt, tiny_static, tmp_path):
+def test_run_wraps(fake_trt, tiny_static, tmp_path):
     raw = tmp_path / "raw.plan"
-    raw.write_bytes(b"ftrt plan")
+    raw.write_bytes(fake_plan())
     assert command.run(_parse(tiny_static, "--wrap", str(raw), "--out", str(tmp_path / "w.engine"))) == 0
     assert read_header(tmp_path / "w.engine").precision == "fp16"
 
 
-def test_default_output_name(fake_builder_trt, tiny_static):
+def test_default_output_name(fake_trt, tiny_static):
     assert command.run(_parse(tiny_static, "--no-progress")) == 0
     assert read_header(tiny_static[:-5] + ".engine").onnx == "tiny.onnx"
 
@@ -66,5 +68,5 @@ def test_imports_stay_light():
             "import edgeseg.backends.tensorrt.plan, edgeseg.backends.tensorrt.shapes, edgeseg.backends.tensorrt.cuda.device, edgeseg.backends.tensorrt.progress\n"
             "import edgeseg.backends.tensorrt.builder, edgeseg.backends.tensorrt.fp16, edgeseg.backends.tensorrt.source\n"
             "print(edgeseg.backends.tensorrt.precision_plan('11.4.0', 'fp16', qdq=False).convert_fp16)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0 and proc.stdout.strip() == "True", proc.stderr

@@ -67,3 +67,23 @@ def test_eval_scores_an_onnx_through_the_backend_table(tiny_onnx, capsys):
     assert main(["eval", tiny_onnx, "--num", "4", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "(fp32, onnxruntime)" in out and "pixel acc" in out
+
+
+def test_help_shows_both_data_spec_spellings(capsys):
+    import argparse
+
+    import pytest
+
+    from edgeseg.cli import EPILOG, command_module
+    spec_line = EPILOG[EPILOG.index("data specs:"):]
+    assert "synthetic:N" in spec_line and "folder:PATH" in spec_line
+    assert "synthetic://?num=N" in spec_line and "folder:///PATH" in spec_line
+    for cmd, option in (("eval", "--data"), ("compare", "--data"), ("bench", "--data"),
+                        ("calibrate", "SOURCE"), ("quantize", "--val")):
+        p = argparse.ArgumentParser(prog=f"edgeseg {cmd}")
+        command_module(cmd).add_args(p)
+        action = next(a for a in p._actions if option in a.option_strings or a.metavar == option)
+        assert "synthetic" in action.help and "://" in action.help, (cmd, action.help)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "synthetic://?num=N" in capsys.readouterr().out

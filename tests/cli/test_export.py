@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from edgeseg.backends import load_backend
-from edgeseg.errors import ConfigError
 from edgeseg.cli import export as command
+from edgeseg.errors import ConfigError
 from edgeseg.preprocess import preprocess
 
 

@@ -11,8 +11,21 @@ import time
 import cv2
 import pytest
 
+from edgeseg.cli import main
 from edgeseg.cli import run as command
+from edgeseg.runtime.options import (
+    DEFAULT_CODECS,
+    SinkOptions,
+    SourceOptions,
+    StreamOptions,
+)
 from edgeseg.utils.signals import stop_signals_interrupt
+
+
+def _args(*argv):
+    p = argparse.ArgumentParser(prog="edgeseg run")
+    command.add_args(p)
+    return p.parse_args(list(argv))
 
 
 def test_run_command_end_to_end(tiny_onnx, tmp_path):
@@ -53,10 +66,9 @@ def test_service_stop_signals_drain_and_close_the_video(tiny_onnx, tmp_path, sig
 
 def test_stop_signals_are_restored_and_inherited_ignores_kept():
     before = signal.getsignal(signal.SIGTERM)
-    with stop_signals_interrupt() as got:
-        with pytest.raises(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(1)  # the handler runs at the next bytecode boundary
+    with stop_signals_interrupt() as got, pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)  # the handler runs at the next bytecode boundary
     assert got.signum == signal.SIGTERM and got.exit_status == 143
     assert signal.getsignal(signal.SIGTERM) is before
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
@@ -65,3 +77,67 @@ def test_stop_signals_are_restored_and_inherited_ignores_kept():
             assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
+def _recording_stream(calls: list):
+    """A stand-in for the runtime's Stream that records what ``edgeseg run`` builds it with."""
+    class RecordingStream:
+        interrupted = False
+
+        def __init__(self, *args, **kwargs):
+            calls.append((args, kwargs))
+
+        def run(self):
+            return {"frames_out": 0}
+    return RecordingStream
+
+
+def test_run_builds_the_three_options_objects_from_its_flags(monkeypatch):
+    import edgeseg.runtime.stream
+    calls = []
+    monkeypatch.setattr(edgeseg.runtime.stream, "Stream", _recording_stream(calls))
+    assert command.run(_args("clip.mp4", "--model", "m.onnx")) == 0
+    assert command.run(_args("rtsp://cam/live", "--model", "m.onnx", "--sink", "file://o.avi", "--sink", "http://:0",
+                             "--policy", "latest", "--smooth", "3", "--render", "color", "--max-frames", "9",
+                             "--report-every", "0", "--fps", "25", "--latency-ms", "50", "--transport", "udp",
+                             "--jpeg-quality", "35", "--codec", "XVID", "--sink-fps", "7.5", "--device", "cpu")) == 0
+    (defaults, kw0), (given, kw1) = calls
+    # the default flags ask for exactly what Stream did without them
+    assert defaults == ("clip.mp4", "m.onnx", ["null://"], StreamOptions())
+    assert kw0["source_options"] == SourceOptions() and kw0["sink_options"] == SinkOptions()
+    assert (kw0["device"], kw0["backend"]) == ("auto", "auto") and "log" not in kw0
+    assert given == ("rtsp://cam/live", "m.onnx", ["file://o.avi", "http://:0"],
+                     StreamOptions(policy="latest", smooth=3, render="color", max_frames=9, report_every=None))
+    assert kw1["source_options"] == SourceOptions(fps=25.0, latency_ms=50, transport="udp")
+    assert kw1["sink_options"] == SinkOptions(jpeg_quality=35, codec="XVID", fps=7.5) and kw1["device"] == "cpu"
+
+
+def test_codec_and_sink_fps_flags_reach_the_video_file(tiny_onnx, tmp_path):
+    out = tmp_path / "o.mp4"
+    args = _args("synthetic://?size=64x96&fps=30&frames=4&live=0", "--model", tiny_onnx, "--device", "cpu",
+                 "--sink", f"file://{out}", "--codec", "MJPG", "--sink-fps", "8", "--report-every", "0")
+    assert command.run(args) == 0
+    cap = cv2.VideoCapture(str(out))
+    code = (int(cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF).to_bytes(4, "little").decode("latin-1")
+    assert code == "MJPG" and cap.get(cv2.CAP_PROP_FPS) == 8 and cap.get(cv2.CAP_PROP_FRAME_COUNT) == 4
+
+
+@pytest.mark.parametrize("flag, value, option", [("--jpeg-quality", "0", "SinkOptions.jpeg_quality"),
+                                                  ("--codec", "H.264", "SinkOptions.codec"),
+                                                  ("--sink-fps", "-1", "SinkOptions.fps"),
+                                                  ("--alpha", "2", "StreamOptions.alpha")])
+def test_a_bad_flag_value_is_a_short_error_naming_the_option(capsys, flag, value, option):
+    assert main(["run", "clip.mp4", "--model", "missing.onnx", flag, value]) == 2  # before the model is opened
+    err = capsys.readouterr().err
+    assert err.startswith(f"edgeseg run: error: invalid {option}") and "expected:" in err and "Traceback" not in err
+
+
+def test_help_explains_the_sink_flags_with_each_containers_default_codec(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag in ("--jpeg-quality Q", "--codec FOURCC", "--sink-fps FPS"):
+        assert flag in text
+    assert "default 80" in text and "default: the source's" in text
+    for suffix, codec in DEFAULT_CODECS.items():  # the help names the table FileSink uses
+        assert codec in text and suffix in text

@@ -3,10 +3,11 @@
 import cv2
 import numpy as np
 import pytest
-from .data_fixtures import blocks_mask, image_for, write
 
 from edgeseg.data import FolderDataset, Sample
 from edgeseg.errors import DataError
+
+from .data_fixtures import blocks_mask, image_for, write
 
 
 def test_pairs_by_stem_and_infers_classes(folder_tree):
@@ -115,3 +116,20 @@ def test_jpeg_image_is_read_as_bgr(tmp_path):
     got = FolderDataset(root)[0].image
     assert got[..., 2].mean() > 200 and got[..., 0].mean() < 30
     assert cv2.imread(str(root / "images" / "r.jpeg")).shape == got.shape
+
+
+def test_reads_every_image_suffix_of_the_grammar(folder_tree):
+    # data/base.py used to list .jpg/.jpeg/.png/.bmp only; it now shares uri.IMAGE_SUFFIXES.
+    for name, ext in (("c", ".tif"), ("d", ".webp"), ("e", ".TIFF")):
+        mask = blocks_mask(24, 32, 3, seed=3)
+        write(folder_tree / "images" / f"{name}{ext}", image_for(mask))
+        write(folder_tree / "masks" / f"{name}.png", mask)
+    ds = FolderDataset(folder_tree)
+    assert [s.name for s in ds] == ["a", "b", "c", "d", "e"]
+    assert np.array_equal(ds[2].image, image_for(blocks_mask(24, 32, 3, seed=3)))  # .tif is lossless
+
+
+def test_a_tif_beside_a_png_of_the_same_stem_is_now_a_clash(folder_tree):
+    write(folder_tree / "images" / "a.tif", np.zeros((24, 32, 3), np.uint8))
+    with pytest.raises(DataError, match="two images share one stem"):
+        FolderDataset(folder_tree)

@@ -1,9 +1,12 @@
-"""open_dataset: one table of schemes, did-you-mean errors, options checked."""
+"""open_dataset: one table of schemes, did-you-mean errors, options checked; the URI spellings
+open the same data as the short ones."""
 
+import numpy as np
 import pytest
 
 from edgeseg.data import OPENERS, CityscapesDataset, FolderDataset, SyntheticScenes, VOCDataset, open_dataset
 from edgeseg.data.base import Sample, SegDataset
+from edgeseg.data.spec import PARAMS
 from edgeseg.errors import ConfigError, DataError
 
 
@@ -81,3 +84,118 @@ def test_missing_path_is_named(tmp_path, scheme):
     assert str(missing) in str(e.value)
     with pytest.raises(DataError, match="needs a path"):
         open_dataset(f"{scheme}:")
+
+
+# -- the URI spellings (edgeseg.uri grammar) ----------------------------------------------------------
+def _same_samples(a, b, first=None):
+    assert type(a) is type(b) and len(a) == len(b) and a.classes == b.classes
+    for i in range(len(a) if first is None else first):
+        sa, sb = a[i], b[i]
+        assert sa.name == sb.name and np.array_equal(sa.image, sb.image)
+        assert (sa.mask is None and sb.mask is None) or np.array_equal(sa.mask, sb.mask)
+
+
+@pytest.mark.parametrize("long, short, kw", [
+    ("synthetic://", "synthetic", {}),
+    ("synthetic://?num=3", "synthetic:3", {}),
+    ("synthetic://?num=3&size=32x48", "synthetic:3", {"size": (32, 48)}),
+    ("synthetic://?num=2&size=32&seed=7", "synthetic", {"num": 2, "size": (32, 32), "seed": 7}),
+    ("SYNTHETIC://?num=2", "synthetic:2", {}),
+])
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_synthetic_uri_opens_the_same_scenes(long, short, kw, split):
+    a, b = open_dataset(long, split), open_dataset(short, split, **kw)
+    assert (len(a), a.size, a.seed) == (len(b), b.size, b.seed)
+    _same_samples(a, b, first=2)
+
+
+def test_synthetic_uri_zero_is_what_synthetic_zero_is():
+    assert len(open_dataset("synthetic://?num=0")) == len(open_dataset("synthetic:0")) == 0
+
+
+def test_real_layouts_as_uris(folder_tree, voc_tree, cityscapes_tree):
+    _same_samples(open_dataset(f"folder://{folder_tree}"), open_dataset(f"folder:{folder_tree}"))
+    _same_samples(open_dataset(f"folder://{folder_tree}?num_classes=4"),
+                  open_dataset(f"folder:{folder_tree}", num_classes=4))
+    _same_samples(open_dataset(f"folder://{folder_tree}?classes=bg,road,car&masks=0"),
+                  open_dataset(f"folder:{folder_tree}", classes=("bg", "road", "car"), masks=False))
+    _same_samples(open_dataset(f"voc://{voc_tree.parent}", "val"), open_dataset(f"voc:{voc_tree.parent}", "val"))
+    _same_samples(open_dataset(f"voc://{voc_tree}?mask_dir=SegmentationClass"),
+                  open_dataset(f"voc:{voc_tree}", mask_dir="SegmentationClass"))
+    _same_samples(open_dataset(f"cityscapes://{cityscapes_tree}?annotations=gtFine", "val"),
+                  open_dataset(f"cityscapes:{cityscapes_tree}", "val"))
+
+
+def test_uri_paths_are_percent_decoded(folder_tree, tmp_path):
+    spaced = tmp_path / "my set"
+    folder_tree.rename(spaced)
+    assert len(open_dataset("folder://" + str(spaced).replace(" ", "%20"))) == 2
+    assert len(open_dataset(f"folder:{spaced}")) == 2   # the short spelling takes the path as typed
+
+
+def test_uri_option_and_keyword_conflict_names_both():
+    with pytest.raises(ConfigError, match="num is given twice") as e:
+        open_dataset("synthetic://?num=5", num=6)
+    assert "num=5 in the spec 'synthetic://?num=5'" in e.value.got and "num=6 as an option" in e.value.got
+    with pytest.raises(ConfigError, match="size is given twice") as e:
+        open_dataset("synthetic://?size=32x32", size=(64, 64))
+    assert "size=32x32" in e.value.got and "(64, 64)" in e.value.got
+    # The same value both ways is no conflict, whatever form the keyword takes.
+    assert open_dataset("synthetic://?size=32x32&num=2", size=[32, 32], num=2).size == (32, 32)
+    # None is "the default", which the spec may set (callers forward optional counts as None).
+    assert len(open_dataset("synthetic://?num=3", num=None)) == 3
+    # A count in the path and in the query is the short spelling's conflict.
+    with pytest.raises(ConfigError, match="conflicts with num="):
+        open_dataset("synthetic://5?num=6")
+
+
+@pytest.mark.parametrize("spec, bad, options, hint", [
+    ("synthetic://?nmu=5", "nmu", "num, size, seed", "did you mean 'num'?"),
+    ("synthetic://?fps=5", "fps", "num, size, seed", "drop the option"),
+    ("voc:///d?mask_dr=A", "mask_dr", "mask_dir", "did you mean 'mask_dir'?"),
+    ("cityscapes:///d?annotation=gtFine", "annotation", "annotations", "did you mean 'annotations'?"),
+    ("folder:///d?palette=0,0,0", "palette", "num_classes, classes, masks", "drop the option"),
+])
+def test_unknown_uri_option_lists_the_schemes_options(spec, bad, options, hint):
+    with pytest.raises(ConfigError, match=f"unknown option for .* data sets: {bad}") as e:
+        open_dataset(spec)
+    assert e.value.expected == options and hint in e.value.fix
+
+
+@pytest.mark.parametrize("spec, key", [("synthetic://?num=many", "num"), ("synthetic://?num=-1", "num"),
+                                       ("synthetic://?size=0x5", "size"), ("synthetic://?size=axb", "size"),
+                                       ("synthetic://?seed=x", "seed"), ("folder:///d?masks=maybe", "masks"),
+                                       ("folder:///d?num_classes=", "num_classes"), ("voc:///d?mask_dir=", "mask_dir")])
+def test_unreadable_uri_option_is_named(spec, key):
+    with pytest.raises(ConfigError, match=f"cannot read {key}= in the data spec") as e:
+        open_dataset(spec)
+    assert spec in e.value.fix
+
+
+@pytest.mark.parametrize("spec, suggestion", [("vco:///data/VOC2012", "voc:///data/VOC2012"),
+                                               ("synthtic://?num=5", "synthetic://?num=5"),
+                                               ("folders:///x?num_classes=3", "folder:///x?num_classes=3")])
+def test_unknown_uri_scheme_suggests_in_the_uri_spelling(spec, suggestion):
+    with pytest.raises(DataError, match="unknown data set scheme") as e:
+        open_dataset(spec)
+    assert e.value.fix == f"did you mean '{suggestion}'?"
+
+
+def test_uri_options_table_matches_the_openers():
+    assert set(PARAMS) == set(OPENERS)
+    # every URI option is a keyword its opener takes (here: the ones openable without files)
+    for key, text in {"num": "2", "size": "32x32", "seed": "1"}.items():
+        assert key in PARAMS["synthetic"]
+        open_dataset(f"synthetic://?{key}={text}", num=2)
+
+
+def test_a_table_row_without_uri_options_gets_the_strings(monkeypatch):
+    seen = {}
+
+    def one(arg, split, kw):
+        seen.update(kw, arg=arg)
+        return SegDataset()
+
+    monkeypatch.setitem(OPENERS, "one", one)
+    open_dataset("one:///p?level=3", flag=True)
+    assert seen == {"arg": "/p", "level": "3", "flag": True}

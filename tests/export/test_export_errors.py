@@ -7,13 +7,11 @@ import pytest
 import torch
 
 from edgeseg.errors import ConfigError, ModelError
-from edgeseg.export import export_onnx, read_onnx_meta
-from edgeseg.export import exporter, simplify
+from edgeseg.export import export_onnx, exporter, read_onnx_meta, simplify
 from edgeseg.export.parity import check_parity
 from edgeseg.meta import ModelMeta
 
 from .export_helpers import TinyNet, calibrated
-
 
 META = ModelMeta(model="tiny", classes=("a", "b"), input_size=(32, 32))
 
@@ -46,6 +44,7 @@ def test_batch_and_dynamic_conflict_names_both():
     ({"opset": 21}, "unsupported --opset"),
     ({"batch": 0}, "--batch must be a positive integer"),
     ({"size": "64 by 64"}, "cannot read the export size"),
+    ({"size": "0x64"}, "cannot read the export size"),
     ({"tensorrt": "7"}, "unknown TensorRT target"),
 ])
 def test_unknown_values_are_config_errors(kw, what, tmp_path):
@@ -164,3 +163,14 @@ def test_aux_output_is_left_out_and_the_callers_model_keeps_its_mode(tmp_path):
     import onnx
     assert [o.name for o in onnx.load(r.path).graph.output] == ["logits"]
     assert net.training, "export must hand the model back in train mode"
+
+
+def test_export_size_is_read_by_the_grammar():
+    from edgeseg import export, uri
+    from edgeseg.export.options import parse_size
+    assert export.parse_size is parse_size  # the public name stays importable
+    for text in ("96", "64x96", (64, 96), "64,96"):
+        assert parse_size(text) == uri.parse_size(text)
+    with pytest.raises(ConfigError) as err:
+        parse_size("axb")
+    assert err.value.what == "cannot read the export size" and "512x512" in err.value.expected

@@ -5,14 +5,19 @@ import os
 import shutil
 import subprocess
 import time
+import types
+import urllib.error
 import urllib.request
 
 import cv2
 import numpy as np
 import pytest
 
-from edgeseg.runtime import Stream
+from edgeseg.data.video import SyntheticVideo
+from edgeseg.runtime import SinkOptions, Stream, StreamOptions
 from edgeseg.runtime.preview import BOUNDARY, PreviewSink
+from edgeseg.runtime.sinks import open_sink
+from edgeseg.runtime.sources import Frame
 
 
 def _get(url, timeout=5):
@@ -22,7 +27,8 @@ def _get(url, timeout=5):
 
 @pytest.fixture()
 def live_preview(seg):
-    stream = Stream("synthetic://?size=96x128&fps=30", seg, "http://127.0.0.1:0", policy="latest", log=None)
+    stream = Stream("synthetic://?size=96x128&fps=30", seg, "http://127.0.0.1:0", StreamOptions(policy="latest"),
+                    log=None)
     stream.start()
     url = stream.sinks.sinks[0].url
     deadline = time.monotonic() + 10
@@ -34,7 +40,7 @@ def live_preview(seg):
 
 
 def test_preview_page_stats_stream_and_snapshot(live_preview):
-    stream, url = live_preview
+    _, url = live_preview
     assert url.startswith("http://127.0.0.1:") and not url.endswith(":0/")
     ctype, page = _get(url)
     assert ctype.startswith("text/html") and b'<img src="/stream"' in page and b"/stats.json" in page
@@ -58,18 +64,74 @@ def test_preview_binds_loopback_unless_asked():
     assert PreviewSink("http://0.0.0.0:8080", log=None).host == "0.0.0.0"
 
 
+def _luma_q0(jpeg: bytes) -> int:
+    """The first entry of the JPEG's first quantization table: libjpeg scales it with the quality
+    (16 at 50, 6 at 80, 160 at 5), so it tells which quality the encoder was given."""
+    at = jpeg.index(b"\xff\xdb")  # DQT marker, then length (2), precision|id (1), 64 entries
+    return jpeg[at + 5]
+
+
+def _snapshot_of(image, quality):
+    """What a real HTTP client gets from /snapshot.jpg of a preview asked for ``quality``."""
+    sink = open_sink("http://127.0.0.1:0", SinkOptions(jpeg_quality=quality), log=None)
+    sink.start(30.0)
+    try:
+        sink.write(types.SimpleNamespace(frame=Frame(image, 0, 0.0), image=image))
+        ctype, body = _get(sink.url + "snapshot.jpg")
+    finally:
+        sink.close()
+    assert ctype == "image/jpeg"
+    return body
+
+
+def test_jpeg_quality_changes_what_the_preview_serves():
+    image, _ = SyntheticVideo(1, (96, 128)).frame(0.5)
+    low, high = _snapshot_of(image, 20), _snapshot_of(image, 95)
+    assert len(low) < 0.8 * len(high)  # the same frame, only the quality differs
+    assert _luma_q0(low) > _luma_q0(high)
+    decoded = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in (low, high)]
+    errors = [np.abs(d.astype(int) - image).mean() for d in decoded]
+    assert all(d.shape == image.shape for d in decoded) and errors[0] > errors[1]
+
+
+def _first_snapshot(url, within_s=20):
+    """/snapshot.jpg once the stream has a frame (503 until then)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            return _get(url + "snapshot.jpg", timeout=10)[1]
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("options, q0", [(None, 6), (SinkOptions(jpeg_quality=5), 160)])
+def test_a_stream_hands_its_sink_options_to_the_preview(seg, options, q0):
+    # libjpeg's first luminance entry: 6 at quality 80 (the default), 160 at 5
+    stream = Stream("synthetic://?size=64x96&fps=30", seg, "http://127.0.0.1:0", StreamOptions(policy="latest"),
+                    sink_options=options, log=None)
+    stream.start()
+    try:
+        jpeg = _first_snapshot(stream.sinks.sinks[0].url)
+    finally:
+        stream.stop()
+        stream.close()
+    assert _luma_q0(jpeg) == q0
+
+
 def _chromium():
     return next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 
 
 @pytest.mark.skipif(_chromium() is None, reason="no chromium on this machine (apt-get install chromium)")
 def test_preview_renders_in_headless_chromium(live_preview, tmp_path):
-    stream, url = live_preview
+    _, url = live_preview
     shot = tmp_path / "preview.png"
     cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'prof'}",
            "--window-size=640,480", "--virtual-time-budget=3000", f"--screenshot={shot}", url]
-    subprocess.run(cmd, capture_output=True, timeout=60)
+    subprocess.run(cmd, capture_output=True, timeout=60, check=False)
     image = cv2.imread(str(shot))
     assert image is not None and image.shape[:2] == (480, 640)
     # the page's dark background and a colourful frame inside it: the <img> loaded from /stream

@@ -8,9 +8,22 @@ import numpy as np
 import pytest
 
 from edgeseg.errors import ConfigError
-from edgeseg.runtime.sinks import (SINKS, CallbackSink, DisplaySink, FileSink, MasksSink, NullSink,
-                                   SinkError, SinkSet, open_sink, sink_class)
+from edgeseg.runtime.options import SinkOptions
+from edgeseg.runtime.sinks import (
+    SINKS,
+    CallbackSink,
+    DisplaySink,
+    FileSink,
+    MasksSink,
+    NullSink,
+    SinkError,
+    SinkSet,
+    open_sink,
+    sink_class,
+)
 from edgeseg.runtime.sources import Frame
+
+from .conftest import fourcc
 
 
 def result(i, size=(32, 48)):
@@ -72,3 +85,54 @@ def test_sinkset_reports_a_failing_sink_once_and_keeps_the_others(tmp_path):
     sinks.close()
     assert len(got) == 4 and sinks.errors == {"callback": 4}
     assert len(lines) == 1 and "disk full" in lines[0]
+
+
+def _write(path, options, fps=15.0, frames=4):
+    sink = open_sink(f"file://{path}", options, log=None)
+    sink.start(fps)
+    for i in range(frames):
+        sink.write(result(i))
+    sink.close()
+    return cv2.VideoCapture(str(path))
+
+
+@pytest.mark.parametrize("name, codec, read_back", [
+    ("default.mp4", None, "FMP4"),  # mp4v: OpenCV's decoder reports MPEG-4 part 2 as FMP4
+    ("mjpeg.mp4", "MJPG", "MJPG"),
+    ("default.avi", None, "MJPG"),
+    ("xvid.avi", "XVID", "FMP4"),
+])
+def test_the_codec_option_picks_the_fourcc_written(tmp_path, name, codec, read_back):
+    cap = _write(tmp_path / name, SinkOptions(codec=codec))
+    assert fourcc(cap) == read_back and cap.get(cv2.CAP_PROP_FRAME_COUNT) == 4
+
+
+def test_the_fps_option_sets_the_files_rate_over_the_sources(tmp_path):
+    assert _write(tmp_path / "src.mp4", SinkOptions(), fps=15.0).get(cv2.CAP_PROP_FPS) == 15
+    assert _write(tmp_path / "set.mp4", SinkOptions(fps=6), fps=15.0).get(cv2.CAP_PROP_FPS) == 6
+
+
+def test_a_codec_the_container_refuses_names_both_and_leaves_no_file(tmp_path):
+    path = tmp_path / "out.mp4"
+    sink = open_sink(f"file://{path}", SinkOptions(codec="zzzz"), log=None)
+    sink.start(15.0)
+    with pytest.raises(SinkError, match="codec option conflicts with the file's container") as exc:
+        sink.write(result(0))
+    assert "codec='zzzz'" in exc.value.got and ".mp4" in exc.value.got and "mp4v" in exc.value.expected
+    sink.close()
+    assert os.listdir(tmp_path) == []  # neither the temp file nor an empty out.mp4
+
+
+def test_sink_options_reach_every_sink_opened_by_uri(tmp_path):
+    options = SinkOptions(jpeg_quality=33, codec="MJPG", fps=5)
+    sinks = SinkSet([f"file://{tmp_path}/a.avi", "null://", print], log=None, options=options)
+    assert [s.options for s in sinks] == [options, options, SinkOptions()]  # a callable has nothing to set
+    assert sinks.sinks[0].codec == "MJPG"
+    assert open_sink("http://127.0.0.1:0", options, log=None).quality == 33
+
+
+def test_a_log_function_where_the_options_go_is_a_clear_error():
+    # open_sink(target, log) was the old order: the second argument is now the options
+    with pytest.raises(ConfigError, match="must be a SinkOptions") as exc:
+        open_sink("null://", print)
+    assert "log by keyword" in exc.value.fix

@@ -9,8 +9,18 @@ import numpy as np
 import pytest
 
 from edgeseg.errors import ConfigError
-from edgeseg.runtime.sources import (SOURCES, CsiSource, EndOfStream, RtspSource, SourceError,
-                                     SourceOptions, has_gstreamer, normalize_uri, open_source, source_class)
+from edgeseg.runtime.sources import (
+    SOURCES,
+    CsiSource,
+    EndOfStream,
+    RtspSource,
+    SourceError,
+    SourceOptions,
+    has_gstreamer,
+    normalize_uri,
+    open_source,
+    source_class,
+)
 
 
 @pytest.mark.parametrize("uri, full, cls", [

@@ -4,6 +4,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 
 import cv2
 import numpy as np
@@ -11,10 +12,18 @@ import pytest
 
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.metrics import ConfusionMatrix
-from edgeseg.runtime import Segmenter, Stream
+from edgeseg.runtime import Segmenter, SinkOptions, SourceOptions, Stream, StreamOptions
 from edgeseg.runtime.sinks import Sink
 
-from .conftest import FRAMES, DropoutFile, GarbageFile, QuietFile, SlowBackend, decoded_frames
+from .conftest import (
+    FRAMES,
+    DropoutFile,
+    GarbageFile,
+    QuietFile,
+    SlowBackend,
+    decoded_frames,
+    fourcc,
+)
 
 
 def test_all_policy_file_to_file_keeps_every_frame_and_matches_the_segmenter(street, seg, tmp_path):
@@ -22,7 +31,7 @@ def test_all_policy_file_to_file_keeps_every_frame_and_matches_the_segmenter(str
     out = tmp_path / "out.mp4"
     labels = {}
     stats = Stream(path, seg, [f"file://{out}", lambda r: labels.__setitem__(r.index, r.labels)],
-                   policy="all", log=None).run()
+                   StreamOptions(policy="all"), log=None).run()
     assert stats["frames_in"] == stats["frames_out"] == FRAMES and stats["dropped"] == 0
     cap = cv2.VideoCapture(str(out))
     assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == FRAMES and cap.get(cv2.CAP_PROP_FPS) == 12
@@ -46,7 +55,8 @@ def test_iteration_yields_results_in_order_with_ground_truth(seg):
 
 def test_latest_drops_frames_and_frame_age_stays_bounded(seg):
     slow = Segmenter(SlowBackend(seg.backend, 0.03))  # a model slower than the 100 fps camera
-    stream = Stream("synthetic://?size=64x96&fps=100", slow, policy="latest", max_frames=15, log=None)
+    stream = Stream("synthetic://?size=64x96&fps=100", slow, options=StreamOptions(policy="latest", max_frames=15),
+                    log=None)
     ages = [r.timings["e2e"] for r in stream]
     s = stream.stats()
     assert s["frames_out"] == 15 and s["dropped"] > 10  # the camera made ~3 frames per inference
@@ -66,7 +76,8 @@ def test_latest_hands_frames_over_just_in_time(seg):
     # the next frame is taken and preprocessed while the network still runs, so the network
     # does not wait for it (fps stays at the network's rate), yet it does not age behind it
     slow = SlowPrep(SlowBackend(seg.backend, 0.04))
-    stream = Stream("synthetic://?size=64x96&fps=100", slow, policy="latest", max_frames=25, log=None)
+    stream = Stream("synthetic://?size=64x96&fps=100", slow, options=StreamOptions(policy="latest", max_frames=25),
+                    log=None)
     ages = [r.timings["e2e"] for r in stream][5:]
     s = stream.stats()
     infer, prep = s["stages"]["infer"]["p50_ms"], s["stages"]["preprocess"]["p50_ms"]
@@ -79,7 +90,7 @@ def test_camera_dropout_reconnects_with_backoff(street, seg):
     source = DropoutFile(path, fail_after=10, bad_opens=2)
     lines = []
     got = []
-    stats = Stream(source, seg, got.append, policy="all", backoff=(0.01, 0.05), log=lines.append).run()
+    stats = Stream(source, seg, got.append, StreamOptions(policy="all", backoff=(0.01, 0.05)), log=lines.append).run()
     assert stats["reconnects"] == 1 and stats["reconnect_attempts_failed"] == 2 and source.opens == 4
     assert [r.index for r in got] == list(range(FRAMES))  # the stream carried on after it
     assert any("reconnecting" in ln for ln in lines) and any("reopened" in ln for ln in lines)
@@ -88,7 +99,7 @@ def test_camera_dropout_reconnects_with_backoff(street, seg):
 def test_corrupt_frames_are_skipped_and_counted(street, seg):
     path, _ = street
     got = []
-    stats = Stream(GarbageFile(path, bad={3, 4, 11}), seg, got.append, policy="all", log=None).run()
+    stats = Stream(GarbageFile(path, bad={3, 4, 11}), seg, got.append, StreamOptions(policy="all"), log=None).run()
     assert stats["bad_frames"] == 3 and stats["frames_out"] == FRAMES - 3
     assert 3 not in [r.index for r in got] and 4 not in [r.index for r in got]
 
@@ -104,7 +115,7 @@ class FlakySink(Sink):
 def test_failing_sink_is_reported_without_stopping_capture(street, seg, tmp_path):
     path, _ = street
     lines = []
-    stats = Stream(QuietFile(path), seg, [FlakySink(), f"file://{tmp_path}/o.mp4"], policy="all",
+    stats = Stream(QuietFile(path), seg, [FlakySink(), f"file://{tmp_path}/o.mp4"], StreamOptions(policy="all"),
                    log=lines.append).run()
     assert stats["frames_out"] == FRAMES and stats["sink_errors"] == FRAMES - 2
     assert sum("sink flaky failed" in ln for ln in lines) == 1
@@ -114,7 +125,8 @@ def test_failing_sink_is_reported_without_stopping_capture(street, seg, tmp_path
 def test_ctrl_c_drains_closes_the_file_and_prints_stats(seg, tmp_path):
     out = tmp_path / "live.mp4"
     lines = []
-    stream = Stream("synthetic://?size=64x96&fps=30", seg, f"file://{out}", policy="latest", log=lines.append)
+    stream = Stream("synthetic://?size=64x96&fps=30", seg, f"file://{out}", StreamOptions(policy="latest"),
+                    log=lines.append)
     timer = threading.Timer(0.8, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -129,8 +141,8 @@ def test_ctrl_c_drains_closes_the_file_and_prints_stats(seg, tmp_path):
 
 def test_smoothing_changes_little_on_a_steady_scene(seg):
     plain = [r.labels for r in Stream("synthetic://?size=64x96&fps=30&frames=8&live=0", seg, log=None)]
-    smooth = [r.labels for r in Stream("synthetic://?size=64x96&fps=30&frames=8&live=0", seg, smooth=4,
-                                       log=None)]
+    smooth = [r.labels for r in Stream("synthetic://?size=64x96&fps=30&frames=8&live=0", seg,
+                                       options=StreamOptions(smooth=4), log=None)]
     assert np.array_equal(plain[0], smooth[0])  # first frame: nothing to average yet
     agree = np.mean([(a == b).mean() for a, b in zip(plain, smooth)])
     assert 0.8 < agree <= 1.0
@@ -138,11 +150,17 @@ def test_smoothing_changes_little_on_a_steady_scene(seg):
 
 def test_bad_options_are_config_errors(seg):
     with pytest.raises(ConfigError, match="policy"):
-        Stream("synthetic://", seg, policy="newest")
+        StreamOptions(policy="newest")
     with pytest.raises(ConfigError, match="render"):
-        Stream("synthetic://", seg, render="fancy")
+        StreamOptions(render="fancy")
     with pytest.raises(ConfigError, match="cv_threads"):
-        Stream("synthetic://", seg, cv_threads="many")
+        StreamOptions(cv_threads="many")
+    with pytest.raises(ConfigError, match="must be a StreamOptions"):
+        Stream("synthetic://", seg, None, {"policy": "all"})
+    with pytest.raises(ConfigError, match="must be a SourceOptions"):
+        Stream("synthetic://", seg, source_options=SinkOptions())
+    with pytest.raises(ConfigError, match="must be a SinkOptions"):
+        Stream("synthetic://", seg, sink_options=SourceOptions())
 
 
 def test_a_cpu_model_keeps_opencv_single_threaded_while_streaming_and_restores_it(seg):
@@ -175,3 +193,73 @@ def test_a_sink_that_cannot_start_is_an_error_before_any_frame(seg, monkeypatch)
     with pytest.raises(SinkError, match="needs a display"):
         stream.run()
     assert stream.source._thread is None  # the live source's grabber was stopped
+
+
+def test_source_and_sink_options_reach_what_the_stream_opens(seg, tmp_path):
+    out = tmp_path / "o.avi"
+    stream = Stream("synthetic://?size=32x48&frames=6&live=0", seg, f"file://{out}", StreamOptions(policy="all"),
+                    source_options=SourceOptions(fps=6), sink_options=SinkOptions(codec="XVID", fps=3), log=None)
+    stats = stream.run()
+    assert stats["frames_out"] == 6 and stream.source.fps == 6.0 and stream.source.options.log is None
+    cap = cv2.VideoCapture(str(out))
+    # XVID is written as MPEG-4 part 2, which OpenCV reads back as FMP4; the .avi default is MJPG
+    assert fourcc(cap) == "FMP4" and cap.get(cv2.CAP_PROP_FPS) == 3 and cap.get(cv2.CAP_PROP_FRAME_COUNT) == 6
+
+
+def test_options_that_cannot_apply_are_conflicts_not_dropped(street, seg):
+    path, _ = street
+    with pytest.raises(ConfigError, match="source_options conflicts with a source already built"):
+        Stream(QuietFile(path), seg, source_options=SourceOptions(fps=5))
+    with pytest.raises(ConfigError, match="device/backend conflict with a Segmenter") as exc:
+        Stream(path, seg, device="cuda")
+    assert "device='cuda'" in exc.value.got
+    Stream(path, seg, device="auto", log=None).close()  # "auto" chooses nothing
+
+
+# -- the spelling of edgeseg 0.1, accepted for one release ---------------------------------------
+def _deprecations(caught):
+    return [w for w in caught if issubclass(w.category, DeprecationWarning)]
+
+
+def test_old_keywords_still_work_and_each_warns_once_naming_its_field(street, seg):
+    path, _ = street
+    got = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stream = Stream(path, seg, got.append, policy="all", max_frames=5, source_options={"timeout_s": 2.0},
+                        log=None)
+    messages = [str(w.message) for w in _deprecations(caught)]
+    assert len(messages) == 3, messages
+    for new in ("options=StreamOptions(policy=...)", "options=StreamOptions(max_frames=...)",
+                "source_options=SourceOptions(...)"):
+        assert sum(new in m for m in messages) == 1, (new, messages)
+    assert all(w.filename == __file__ for w in _deprecations(caught))  # it points at the caller's line
+    stats = stream.run()
+    assert stats["frames_in"] == stats["frames_out"] == 5 == len(got) and stats["policy"] == "all"
+    assert stream.source.options.timeout_s == 2.0 and stream.source.options.log is None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = Stream(path, segmenter=seg, log=None)
+    assert old.segmenter is seg and "Stream(source, model" in str(_deprecations(caught)[0].message)
+    old.close()
+
+
+def test_an_old_keyword_and_options_setting_the_same_field_conflict_naming_both(seg):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ConfigError) as exc:
+            Stream("synthetic://", seg, options=StreamOptions(policy="latest"), policy="all")
+    assert len(_deprecations(caught)) == 1
+    err = exc.value
+    assert err.what == "Stream(policy=...) conflicts with options=StreamOptions(policy=...)"
+    assert "policy='all' as a keyword" in err.got and "policy='latest' in options" in err.got
+    with warnings.catch_warnings(record=True):  # a field the options leave alone takes the keyword
+        warnings.simplefilter("always")
+        stream = Stream("synthetic://", seg, options=StreamOptions(smooth=2), policy="all", log=None)
+    assert stream.options == StreamOptions(smooth=2, policy="all")
+    stream.close()
+
+
+def test_an_unknown_keyword_is_a_config_error_with_did_you_mean(seg):
+    with pytest.raises(ConfigError, match="did you mean max_frames="):
+        Stream("synthetic://", seg, max_frame=3)

@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ...lazy import require
 from ...errors import ConfigError, MissingDependencyError, ModelError
+from ...lazy import require
 from ...utils.progress import STDERR
 from .header import EngineHeader, write_engine
 from .plan import PrecisionPlan, TrtCapabilities, precision_plan, validate_request

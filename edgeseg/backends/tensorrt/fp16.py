@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...lazy import require
 from ...errors import ModelError
+from ...lazy import require
 
 FP16_MAX = float(np.finfo(np.float16).max)
 _SUFFIX16, _SUFFIX32 = "__fp16", "__fp32"

@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ...utils.progress import Progress, STDERR, format_seconds, resolve_stream
+from ...utils.progress import STDERR, Progress, format_seconds, resolve_stream
 
 
 class PhaseTracker:

@@ -1,8 +1,8 @@
-"""TensorRT backend: an edgeseg engine file (header + plan), or an ONNX built once into the cache.
+"""The TensorRT runner: an edgeseg engine file (header + plan), or an ONNX built once into the cache.
 
 Written against the TensorRT 10 and 11 tensor API (``execute_async_v3`` with named tensor
 addresses); every TensorRT name used here is checked against both versions' API by
-``tests/backends/test_tensorrt_api_surface.py`` and listed with its sources in
+``tests/backends/tensorrt/test_api_surface.py`` and listed with its sources in
 docs/tensorrt_api.md. CUDA memory and streams come from :mod:`edgeseg.backends.tensorrt.cuda`
 (pycuda or cuda-python). No torch, anywhere.
 
@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...lazy import require
 from ...errors import ConfigError, DataError, EdgesegError, ModelError
+from ...lazy import require
 from ...meta import ModelMeta
 from ..base import Backend, TensorSpec
 from .cuda import CudaApi, CudaError, load_cuda

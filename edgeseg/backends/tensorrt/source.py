@@ -9,8 +9,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...lazy import require
 from ...errors import ConfigError, EdgesegError, ModelError
+from ...lazy import require
 from ...meta import ModelMeta
 from ...utils.files import file_sha256
 

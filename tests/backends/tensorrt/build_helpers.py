@@ -1,5 +1,5 @@
-"""Small models for the build tests: zoo checkpoints exported as in tests/export, a two-conv net,
-hand-made Q/DQ graphs, and a fake GPU."""
+"""Small models for the build tests: zoo checkpoints exported as in tests/export, a two-conv net
+and hand-made Q/DQ graphs."""
 
 from __future__ import annotations
 
@@ -11,13 +11,10 @@ from onnx import helper as h
 from onnx import numpy_helper as nh
 
 from edgeseg.backends.onnx_meta import set_onnx_meta
-from edgeseg.backends.tensorrt.cuda.device import GpuInfo
 from edgeseg.meta import ModelMeta
 
 # The same tiny calibrated checkpoint the export tests use.
-from ...export.export_helpers import CLASSES, MODEL, SIZE, calibrated, make_checkpoint  # noqa: E402,F401
-
-ORIN = GpuInfo("Orin", "8.7")
+from ...export.export_helpers import CLASSES, MODEL, SIZE, calibrated, make_checkpoint  # noqa: F401
 
 
 class TinyNet(torch.nn.Module):

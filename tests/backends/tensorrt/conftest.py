@@ -1,30 +1,49 @@
-"""Fixtures for the TensorRT tests: fake TensorRTs with an in-memory CUDA, engine files, small
+"""Fixtures for the TensorRT tests: the fake TensorRT with an in-memory CUDA, engine files, small
 exported ONNX files and a fake GPU."""
 
 import sys
 
 import pytest
 
-from . import engine_files, trt_fakes
-from .build_helpers import ORIN, export_tiny, make_checkpoint, qdq_model, save
-from .fake_tensorrt import make_fake_trt
+from . import engine_files
+from .build_helpers import export_tiny, make_checkpoint, qdq_model, save
+from .fake_cuda import MEMORY, ORIN
+from .fake_tensorrt import DEFAULT_VERSION, fake_plan, make_fake_trt
+
+
+class FakeTensorRT:
+    """What ``fake_trt`` gives a test: ``module`` is the fake ``tensorrt`` in sys.modules
+    (DEFAULT_VERSION to start); ``fake_trt("11.4.0", num_dla=2)`` installs another and returns it;
+    ``calls(name)`` lists what the installed one recorded under ``name``, in order."""
+
+    def __init__(self, monkeypatch):
+        self._monkeypatch = monkeypatch
+        self()
+
+    def __call__(self, version=DEFAULT_VERSION, **options):
+        self.module = make_fake_trt(version, **options)
+        self._monkeypatch.setitem(sys.modules, "tensorrt", self.module)
+        return self.module
+
+    def calls(self, name):
+        return [c for c in self.module.calls if c[0] == name]
 
 
 @pytest.fixture
 def fake_trt(monkeypatch):
-    """``tensorrt`` replaced by trt_fakes (the runtime side): returns the fakes module; its CALLS
-    list records what the backend did, in order."""
-    trt_fakes.CALLS.clear()
-    trt_fakes.MEMORY.clear()
-    monkeypatch.setitem(sys.modules, "tensorrt", trt_fakes.fake_tensorrt())
-    return trt_fakes
+    """``tensorrt`` replaced by the fake (fake_tensorrt.py), gpu_info() answering the fake Orin of
+    FakeCuda (fake_cuda.py): a FakeTensorRT."""
+    import edgeseg.backends.tensorrt.cuda.device as gpu
+    MEMORY.clear()
+    monkeypatch.setattr(gpu, "gpu_info", lambda device=0: ORIN)
+    return FakeTensorRT(monkeypatch)
 
 
 @pytest.fixture
 def engine_path(tmp_path):
     """A write_engine(name, plan, **header_changes) helper writing into tmp_path."""
     def write(name="model.engine", plan=None, **changes):
-        return engine_files.write_engine(tmp_path / name, plan or trt_fakes.fake_plan(), **changes)
+        return engine_files.write_engine(tmp_path / name, plan or fake_plan(), **changes)
     return write
 
 
@@ -34,7 +53,7 @@ def cuda_gpu_present() -> bool:
         from cuda.bindings import runtime as cudart
         err, count = cudart.cudaGetDeviceCount()
         return int(err) == 0 and count > 0
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever stops the probe, there is no GPU to use
         return False
 
 
@@ -75,18 +94,3 @@ def zoo_labels_onnx(zoo_checkpoint):
     out = zoo_checkpoint.parent / "labels.onnx"
     return export_onnx(zoo_checkpoint, str(out), input_dtype="uint8", output_kind="labels", parity=False,
                        log=None).path
-
-
-@pytest.fixture
-def fake_builder_trt(monkeypatch):
-    """Install a fake TensorRT 10.3 and a fake Orin GPU; returns a function to swap the version."""
-    import edgeseg.backends.tensorrt.cuda.device as gpu
-
-    def install(version="10.3.0", **kw):
-        trt = make_fake_trt(version, **kw)
-        monkeypatch.setitem(sys.modules, "tensorrt", trt)
-        return trt
-
-    monkeypatch.setattr(gpu, "gpu_info", lambda device=0: ORIN)
-    install.default = install()
-    return install

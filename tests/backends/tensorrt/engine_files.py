@@ -1,6 +1,6 @@
 """Engine files in edgeseg's format, written from the contract (independently of
 edgeseg.backends.tensorrt.header, which reads them): MAGIC b"ESEGTRT1" + uint32 little-endian N + N bytes of
-UTF-8 JSON header + the plan. The plan is whatever the test needs (trt_fakes.fake_plan()).
+UTF-8 JSON header + the plan. The plan is whatever the test needs (fake_tensorrt.fake_plan()).
 """
 
 from __future__ import annotations
@@ -11,15 +11,18 @@ import struct
 
 from edgeseg.meta import ModelMeta
 
+from .fake_cuda import ORIN
+from .fake_tensorrt import DEFAULT_VERSION
+
 MAGIC = b"ESEGTRT1"
 META = ModelMeta(model="tiny", classes=("road", "car", "sky"), input_size=(8, 8))
 
 
 def header_dict(plan: bytes, meta: ModelMeta = META, **changes) -> dict:
-    """Every key of the contract, matching the fake environment of trt_fakes (TensorRT 10.16, 8.7)."""
+    """Every key of the contract, matching the fake TensorRT and GPU of these tests."""
     meta = meta.to_dict() if isinstance(meta, ModelMeta) else meta
-    head = {"header_version": 1, "meta": meta, "tensorrt": "10.16.1.11", "gpu": "Orin (fake)",
-            "compute_capability": "8.7", "precision": "fp16",
+    head = {"header_version": 1, "meta": meta, "tensorrt": DEFAULT_VERSION, "gpu": ORIN.name,
+            "compute_capability": ORIN.compute_capability, "precision": "fp16",
             "shapes": {"input": {"min": [1, 3, 8, 8], "opt": [1, 3, 8, 8], "max": [1, 3, 8, 8]}},
             "onnx_sha256": "0" * 64, "dla_core": None, "version_compatible": False,
             "created": "2026-01-01T00:00:00Z", "edgeseg": "test",

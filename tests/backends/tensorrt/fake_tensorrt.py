@@ -1,10 +1,21 @@
-"""A small stand-in for the ``tensorrt`` module: the API surface edgeseg.backends.tensorrt uses, per major.
+"""A stand-in for the ``tensorrt`` module, per version: the builder surface edgeseg.backends.tensorrt
+uses and the runtime surface TensorRTBackend uses, on the in-memory CUDA of fake_cuda.py.
 
-It records every call, really parses the ONNX it is given (with the onnx package) to learn the
-network's inputs and initializer types, drives a progress monitor like TensorRT does, and returns
-a fake plan. Members that TensorRT 11 removed (BuilderFlag.FP16/INT8/BF16, the precision-constraint
-flags, EXPLICIT_BATCH, the IInt8 calibrators) are absent from the 11.x double, so code that asks for
-them fails here as it would there. Attribute writes on config objects are checked (``__slots__``).
+Builder side: it really parses the ONNX it is given (with the onnx package) to learn the network's
+inputs, outputs and initializer types, drives a progress monitor like TensorRT does, and records
+every call in ``trt.calls``. Members that TensorRT 11 removed (BuilderFlag.FP16/INT8/BF16, the
+precision-constraint flags, EXPLICIT_BATCH, the IInt8 calibrators) are absent from the 11.x fake,
+so code that asks for them fails here as it would there. Attribute writes on the builder config
+are checked (``__slots__``).
+
+Plans are ``FAKE_MAGIC + JSON`` (:func:`fake_plan`): the engine's input shape, optimisation profile,
+tensor names, classes and output kind, plus what the builder was asked ("build"). The builder
+writes one for the network it parsed; the runtime deserializes nothing else. A fake engine reads
+its input (float32, NCHW) from fake device memory and writes ``logits[c] = (c + 1) * x[c % 3]``, or
+their argmax as int32 labels (:func:`reference`).
+
+Every public name of the fake exists in the real TensorRT 10.16 and 11.4 APIs, except those in
+:data:`FAKE_ONLY`, which tests read to see what happened: test_api_surface.py checks it.
 """
 
 from __future__ import annotations
@@ -13,7 +24,18 @@ import enum
 import json
 import types
 
+import numpy as np
 import onnx
+
+from .fake_cuda import MEMORY
+
+DEFAULT_VERSION = "10.3.0"  # JetPack 6, as on the fake Orin
+# TensorRT's own plans start with b"ftrt": edgeseg's header code must take these for plans too.
+FAKE_MAGIC = b"ftrtFAKE"
+# Owner ("module" or a real class name) -> members that only tests read.
+FAKE_ONLY = {"module": {"calls", "state"},
+             "INetworkDefinition": {"input_types", "output_types", "initializer_types", "ops"},
+             "IBuilderConfig": {"pools"}}
 
 _FLAGS_10 = {"FP16": 0, "INT8": 1, "DEBUG": 2, "GPU_FALLBACK": 3, "REFIT": 4, "DISABLE_TIMING_CACHE": 5,
              "TF32": 6, "SPARSE_WEIGHTS": 7, "OBEY_PRECISION_CONSTRAINTS": 9,
@@ -21,20 +43,142 @@ _FLAGS_10 = {"FP16": 0, "INT8": 1, "DEBUG": 2, "GPU_FALLBACK": 3, "REFIT": 4, "D
              "EXCLUDE_LEAN_RUNTIME": 14, "FP8": 15, "BF16": 17, "STRIP_PLAN": 19}
 _REMOVED_IN_11 = {"FP16", "INT8", "BF16", "FP8", "OBEY_PRECISION_CONSTRAINTS", "PREFER_PRECISION_CONSTRAINTS",
                   "DIRECT_IO", "REFIT"}
+_PHASES = (("Building engine", None, 2), ("Timing tactics", "Building engine", 3))
+_LABEL_TYPES = {onnx.TensorProto.INT32, onnx.TensorProto.INT64}
+
+
+def fake_plan(input_shape=(1, 3, 8, 8), classes=3, labels=False, profile=None, *,
+              names=("input", "output"), build=None) -> bytes:
+    spec = {"input": list(input_shape), "classes": classes, "labels": labels,
+            "profile": profile or [list(input_shape)] * 3, "names": list(names), "build": build or {}}
+    return FAKE_MAGIC + json.dumps(spec).encode()
+
+
+def reference(x: np.ndarray, classes: int, labels: bool) -> np.ndarray:
+    logits = np.stack([(c + 1) * x[:, c % 3] for c in range(classes)], 1).astype(np.float32)
+    return logits.argmax(1).astype(np.int32) if labels else logits
 
 
 class FakeHostMemory(bytes):
     """Like IHostMemory: a buffer (Python 3.11 classes cannot implement the protocol themselves)."""
 
 
-def make_fake_trt(version: str = "10.3.0", *, num_dla: int = 0, unsupported_ops=(), build_fails: bool = False,
-                  phases=(("Building engine", None, 2), ("Timing tactics", "Building engine", 3))):
+# -- runtime side: shared by every version -----------------------------------------------------------
+class _Severity(enum.IntEnum):
+    INTERNAL_ERROR = 0
+    ERROR = 1
+    WARNING = 2
+    INFO = 3
+    VERBOSE = 4
+
+
+class ILogger:
+    Severity = _Severity
+    INTERNAL_ERROR, ERROR, WARNING, INFO, VERBOSE = _Severity
+
+    def __init__(self):
+        pass
+
+    def log(self, severity, msg):
+        pass
+
+
+class TensorIOMode(enum.Enum):
+    NONE = 0
+    INPUT = 1
+    OUTPUT = 2
+
+
+class DataType(enum.Enum):
+    FLOAT = np.float32
+    INT32 = np.int32
+
+
+def nptype(dtype):
+    return dtype.value
+
+
+class IExecutionContext:
+    def __init__(self, engine):
+        self.engine, self._shape, self._addr = engine, None, {}
+
+    def set_input_shape(self, name, shape):
+        lo, _, hi = self.engine.get_tensor_profile_shape(name, 0)
+        ok = len(shape) == len(lo) and all(a <= s <= b for a, s, b in zip(lo, shape, hi))
+        if ok:
+            self._shape = tuple(shape)
+        return ok
+
+    def get_tensor_shape(self, name):
+        return self._shape if name == self.engine._names[0] else self.engine._output_shape(self._shape)
+
+    def set_tensor_address(self, name, ptr):
+        self._addr[name] = ptr
+        return True
+
+    def execute_async_v3(self, stream_handle):
+        engine = self.engine
+        engine._rec(("execute_async_v3", stream_handle))
+        source, target = engine._names
+        x = MEMORY[self._addr[source]].view(np.float32).reshape(self._shape)
+        out = reference(x, engine._spec["classes"], engine._spec["labels"])
+        MEMORY[self._addr[target]][:] = out.reshape(-1).view(np.uint8)
+        return True
+
+
+class ICudaEngine:
+    def __init__(self, spec, rec):
+        self._spec, self._rec, self._names = spec, rec, tuple(spec["names"])
+        self.num_io_tensors = 2
+
+    def get_tensor_name(self, i):
+        return self._names[i]
+
+    def get_tensor_mode(self, name):
+        return TensorIOMode.INPUT if name == self._names[0] else TensorIOMode.OUTPUT
+
+    def get_tensor_shape(self, name):
+        shape = tuple(self._spec["input"])
+        return shape if name == self._names[0] else self._output_shape(shape)
+
+    def _output_shape(self, shape):
+        n, _, h, w = shape
+        return (n, h, w) if self._spec["labels"] else (n, self._spec["classes"], h, w)
+
+    def get_tensor_dtype(self, name):
+        return DataType.INT32 if name == self._names[1] and self._spec["labels"] else DataType.FLOAT
+
+    def get_tensor_profile_shape(self, name, index):
+        return [tuple(s) for s in self._spec["profile"]]
+
+    def create_execution_context(self):
+        return IExecutionContext(self)
+
+
+def _plan_of(network, config, build: dict) -> bytes:
+    """The fake engine of the parsed network: its first input and output, profile 0 if any."""
+    inp, out = network.get_input(0), network.get_output(0)
+    labels = out.dtype in _LABEL_TYPES
+    # A labels output carries no class count: the fake engine argmaxes over the input's channels.
+    classes = inp.shape[1] if labels else out.shape[1]
+    profile = config._profiles[0]._shapes.get(inp.name) if config._profiles else None
+    return fake_plan(inp.shape, classes, labels, profile and [list(s) for s in profile],
+                     names=(inp.name, out.name), build=build)
+
+
+def make_fake_trt(version: str = DEFAULT_VERSION, *, num_dla: int = 0, unsupported_ops=(), build_fails: bool = False,
+                  phases=_PHASES) -> types.ModuleType:
+    """A fresh module, whose builder-side classes are its own (a test may patch them): ``num_dla``
+    DLA cores, ONNX ops the parser rejects, a build that returns None, the progress phases fed
+    to the monitor as (name, parent, steps)."""
     major = int(version.split(".")[0])
     trt = types.ModuleType("tensorrt")
     trt.__version__ = version
     trt.calls = []
     trt.state = {"builds": 0}
     rec = trt.calls.append
+    for obj in (ILogger, TensorIOMode, DataType, nptype, IExecutionContext, ICudaEngine):
+        setattr(trt, obj.__name__, obj)
 
     flags = {k: v for k, v in _FLAGS_10.items() if major < 11 or k not in _REMOVED_IN_11}
     trt.BuilderFlag = enum.IntEnum("BuilderFlag", flags)
@@ -45,12 +189,11 @@ def make_fake_trt(version: str = "10.3.0", *, num_dla: int = 0, unsupported_ops=
     trt.MemoryPoolType = enum.IntEnum("MemoryPoolType", {"WORKSPACE": 0, "DLA_MANAGED_SRAM": 1})
     trt.DeviceType = enum.IntEnum("DeviceType", {"GPU": 0, "DLA": 1})
 
-    class Logger:
-        WARNING, VERBOSE, INFO, ERROR = 2, 4, 3, 1
-
-        def __init__(self, severity=2):
-            self.min_severity = severity
-            rec(("Logger", severity))
+    class Logger(ILogger):
+        def __init__(self, min_severity=ILogger.WARNING):
+            super().__init__()
+            self.min_severity = min_severity
+            rec(("Logger", min_severity))
     trt.Logger = Logger
 
     class IProgressMonitor:
@@ -71,16 +214,22 @@ def make_fake_trt(version: str = "10.3.0", *, num_dla: int = 0, unsupported_ops=
     class Network:
         def __init__(self, flags):
             self.flags = flags
-            self.inputs = []
-            self.initializer_types = {}
-            self.input_types, self.output_types = {}, {}
+            self._inputs, self._outputs = [], []
+            self.input_types, self.output_types, self.initializer_types, self.ops = {}, {}, {}, []
 
         @property
         def num_inputs(self):
-            return len(self.inputs)
+            return len(self._inputs)
 
         def get_input(self, i):
-            return self.inputs[i]
+            return self._inputs[i]
+
+        @property
+        def num_outputs(self):
+            return len(self._outputs)
+
+        def get_output(self, i):
+            return self._outputs[i]
 
     class ParserError:
         def __init__(self, desc, node=-1, name="", op=""):
@@ -101,29 +250,29 @@ def make_fake_trt(version: str = "10.3.0", *, num_dla: int = 0, unsupported_ops=
         def code(self):
             return 8
 
+    def tensor(vi):
+        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in vi.type.tensor_type.shape.dim]
+        return Tensor(vi.name, dims, vi.type.tensor_type.elem_type)
+
     class OnnxParser:
         def __init__(self, network, logger):
-            self.network, self.errors = network, []
+            self._network, self._errors = network, []
             rec(("OnnxParser",))
 
         def _load(self, model):
-            g = model.graph
+            g, net = model.graph, self._network
             inits = {i.name for i in g.initializer}
             for k, n in enumerate(g.node):
                 if n.op_type in unsupported_ops:
-                    self.errors.append(ParserError(f"No importer registered for op: {n.op_type}", k, n.name,
-                                                   n.op_type))
+                    self._errors.append(ParserError(f"No importer registered for op: {n.op_type}", k, n.name,
+                                                    n.op_type))
                     return False
-            for vi in g.input:
-                if vi.name in inits:
-                    continue
-                dims = [d.dim_value if d.HasField("dim_value") else -1 for d in vi.type.tensor_type.shape.dim]
-                self.network.inputs.append(Tensor(vi.name, dims, vi.type.tensor_type.elem_type))
-                self.network.input_types[vi.name] = vi.type.tensor_type.elem_type
-            for vo in g.output:
-                self.network.output_types[vo.name] = vo.type.tensor_type.elem_type
-            self.network.initializer_types = {i.name: i.data_type for i in g.initializer}
-            self.network.ops = [n.op_type for n in g.node]
+            net._inputs = [tensor(vi) for vi in g.input if vi.name not in inits]
+            net._outputs = [tensor(vo) for vo in g.output]
+            net.input_types = {t.name: t.dtype for t in net._inputs}
+            net.output_types = {t.name: t.dtype for t in net._outputs}
+            net.initializer_types = {i.name: i.data_type for i in g.initializer}
+            net.ops = [n.op_type for n in g.node]
             return True
 
         def parse(self, model, path=None):
@@ -136,35 +285,35 @@ def make_fake_trt(version: str = "10.3.0", *, num_dla: int = 0, unsupported_ops=
 
         @property
         def num_errors(self):
-            return len(self.errors)
+            return len(self._errors)
 
         def get_error(self, i):
-            return self.errors[i]
+            return self._errors[i]
 
     class Profile:
         def __init__(self):
-            self.shapes = {}
+            self._shapes = {}
 
         def set_shape(self, name, mn, opt, mx):
             rec(("set_shape", name, tuple(mn), tuple(opt), tuple(mx)))
-            self.shapes[name] = (tuple(mn), tuple(opt), tuple(mx))
+            self._shapes[name] = (tuple(mn), tuple(opt), tuple(mx))
 
     class TimingCache:
         def __init__(self, data):
-            self.data = bytes(data)
+            self._data = bytes(data)
 
         def serialize(self):
-            return FakeHostMemory(self.data + b"+timed")
+            return FakeHostMemory(self._data + b"+timed")
 
         def combine(self, other, ignore_mismatch):
             return True
 
     class Config:
-        __slots__ = ("flags", "pools", "profiles", "default_device_type", "DLA_core", "_cache",
+        __slots__ = ("DLA_core", "_cache", "_profiles", "default_device_type", "flags", "pools",
                      "progress_monitor")
 
         def __init__(self):
-            self.flags, self.pools, self.profiles = set(), {}, []
+            self.flags, self.pools, self._profiles = set(), {}, []
             self.default_device_type = trt.DeviceType.GPU
             self.DLA_core = -1
             self._cache = None
@@ -181,11 +330,11 @@ def make_fake_trt(version: str = "10.3.0", *, num_dla: int = 0, unsupported_ops=
 
         def add_optimization_profile(self, profile):
             rec(("add_optimization_profile",))
-            for mn, opt, mx in profile.shapes.values():
+            for mn, opt, mx in profile._shapes.values():
                 if not all(a <= b <= c for a, b, c in zip(mn, opt, mx)):
                     return -1
-            self.profiles.append(profile)
-            return len(self.profiles) - 1
+            self._profiles.append(profile)
+            return len(self._profiles) - 1
 
         def create_timing_cache(self, data):
             rec(("create_timing_cache", bytes(data)))
@@ -195,7 +344,7 @@ def make_fake_trt(version: str = "10.3.0", *, num_dla: int = 0, unsupported_ops=
 
         def set_timing_cache(self, cache, ignore_mismatch):
             rec(("set_timing_cache", ignore_mismatch))
-            if cache.data.startswith(b"OTHER-DEVICE") and not ignore_mismatch:
+            if cache._data.startswith(b"OTHER-DEVICE") and not ignore_mismatch:
                 return False
             self._cache = cache
             return True
@@ -211,12 +360,10 @@ def make_fake_trt(version: str = "10.3.0", *, num_dla: int = 0, unsupported_ops=
 
         def create_network(self, flags=0):
             rec(("create_network", flags))
-            self.network = Network(flags)
-            return self.network
+            return Network(flags)
 
         def create_builder_config(self):
-            self.config = Config()
-            return self.config
+            return Config()
 
         def create_optimization_profile(self):
             return Profile()
@@ -237,19 +384,27 @@ def make_fake_trt(version: str = "10.3.0", *, num_dla: int = 0, unsupported_ops=
                     m.phase_finish(name)
             if build_fails:
                 return None
-            summary = {"flags": sorted(config.flags), "net_flags": network.flags,
-                       "device": int(config.default_device_type), "dla": config.DLA_core}
-            return FakeHostMemory(b"ftrt" + json.dumps(summary).encode())
-
-    trt.Builder = Builder
-    trt.OnnxParser = OnnxParser
+            asked = {"flags": sorted(config.flags), "net_flags": network.flags,
+                     "device": int(config.default_device_type), "dla": config.DLA_core}
+            return FakeHostMemory(_plan_of(network, config, asked))
 
     class Runtime:
         def __init__(self, logger):
+            self.logger = logger
             self.engine_host_code_allowed = False
+            self.DLA_core = -1
 
         def deserialize_cuda_engine(self, plan):
+            plan = bytes(plan)
             rec(("deserialize_cuda_engine", len(plan)))
-            return object() if bytes(plan).startswith(b"ftrt") else None
-    trt.Runtime = Runtime
+            try:
+                spec = json.loads(plan[len(FAKE_MAGIC):]) if plan.startswith(FAKE_MAGIC) else None
+            except ValueError:
+                spec = None
+            if spec is None:
+                self.logger.log(ILogger.ERROR, "IRuntime::deserializeCudaEngine: magic tag does not match")
+                return None
+            return ICudaEngine(spec, rec)
+
+    trt.Builder, trt.OnnxParser, trt.Runtime = Builder, OnnxParser, Runtime
     return trt

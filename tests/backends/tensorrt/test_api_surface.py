@@ -1,4 +1,5 @@
-"""Every TensorRT name edgeseg touches exists in the TensorRT versions its code path supports.
+"""Every TensorRT name edgeseg touches exists in the TensorRT versions its code path supports, and
+the fake TensorRT of these tests (fake_tensorrt.py) offers no name the real one lacks.
 
 The fixtures are the API surfaces of TensorRT 10.16 and 11.4 dumped from NVIDIA's bindings wheels
 (tests/fixtures/tensorrt_api/README.md says how); trt_surface.py explains what is checked and the
@@ -10,7 +11,10 @@ import os
 
 import pytest
 
-from . import trt_fakes
+from edgeseg.backends.tensorrt.plan import PRECISIONS, precision_plan
+from edgeseg.errors import ConfigError
+
+from .fake_tensorrt import FAKE_ONLY, make_fake_trt
 from .trt_surface import load_surfaces, problems, scan_source, unknown_owners
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, os.pardir))
@@ -18,6 +22,28 @@ SOURCES = sorted(os.path.relpath(p, ROOT) for p in glob.glob(
     os.path.join(ROOT, "edgeseg", "backends", "tensorrt", "**", "*.py"), recursive=True))
 SURFACES = load_surfaces()
 CLASSES = set().union(*(set(api["classes"]) for api in SURFACES.values()))
+
+# (class, member) pairs called by edgeseg/backends/tensorrt/builder.py and progress.py (see
+# docs/tensorrt_api.md): progress.py subclasses IProgressMonitor, which no static scan types.
+USED = [("Builder", "create_network"), ("Builder", "create_builder_config"),
+        ("Builder", "create_optimization_profile"), ("Builder", "build_serialized_network"),
+        ("Builder", "num_DLA_cores"), ("OnnxParser", "parse"), ("OnnxParser", "parse_from_file"),
+        ("OnnxParser", "num_errors"), ("OnnxParser", "get_error"), ("ParserError", "desc"),
+        ("ParserError", "node"), ("ParserError", "node_name"), ("ParserError", "node_operator"),
+        ("IBuilderConfig", "set_flag"), ("IBuilderConfig", "set_memory_pool_limit"),
+        ("IBuilderConfig", "add_optimization_profile"), ("IBuilderConfig", "create_timing_cache"),
+        ("IBuilderConfig", "set_timing_cache"), ("IBuilderConfig", "get_timing_cache"),
+        ("IBuilderConfig", "progress_monitor"), ("IBuilderConfig", "default_device_type"),
+        ("IBuilderConfig", "DLA_core"), ("IOptimizationProfile", "set_shape"), ("ITimingCache", "serialize"),
+        ("IProgressMonitor", "phase_start"), ("IProgressMonitor", "step_complete"),
+        ("IProgressMonitor", "phase_finish"), ("INetworkDefinition", "get_input"),
+        ("INetworkDefinition", "num_inputs"), ("ITensor", "name"), ("ITensor", "shape"),
+        ("Runtime", "deserialize_cuda_engine"), ("Runtime", "engine_host_code_allowed"),
+        ("Logger", "WARNING"), ("Logger", "VERBOSE")]
+ENUMS = [("MemoryPoolType", "WORKSPACE"), ("DeviceType", "DLA"), ("BuilderFlag", "GPU_FALLBACK"),
+         ("BuilderFlag", "VERSION_COMPATIBLE"), ("NetworkDefinitionCreationFlag", "STRONGLY_TYPED")]
+FAKE_ENUMS = ["BuilderFlag", "NetworkDefinitionCreationFlag", "MemoryPoolType", "DeviceType", "TensorIOMode",
+              "DataType", "ILogger.Severity", "Logger.Severity"]
 
 
 def _refs(path):
@@ -49,6 +75,11 @@ def test_the_backend_is_really_scanned():
             "TensorIOMode.INPUT", "module.nptype", "ICudaEngine.create_execution_context",
             "IExecutionContext.set_input_shape", "IExecutionContext.set_tensor_address",
             "IExecutionContext.execute_async_v3", "module.__version__"} <= seen
+    seen = {f"{r.owner}.{r.attr}" for r in _refs("edgeseg/backends/tensorrt/builder.py")}
+    assert {"module.Builder", "Builder.create_network", "Builder.build_serialized_network", "module.OnnxParser",
+            "OnnxParser.parse_from_file", "IBuilderConfig.set_flag", "IBuilderConfig.set_timing_cache",
+            "IOptimizationProfile.set_shape", "INetworkDefinition.get_input", "Logger.WARNING"} <= seen
+    assert any(p.startswith(os.path.join("edgeseg", "backends", "tensorrt", "cuda", "")) for p in SOURCES)
 
 
 def test_checker_catches_missing_misused_and_respects_tags():
@@ -119,36 +150,27 @@ other({})
     assert "whatever" not in found
 
 
-def test_fakes_only_use_real_names():
-    """The fake TensorRT of the backend tests must not invent API the real one lacks."""
-    mod = trt_fakes.fake_tensorrt()
-    runtime = mod.Runtime(mod.ILogger())
-    engine = runtime.deserialize_cuda_engine(trt_fakes.fake_plan())
-    instances = {"Runtime": runtime, "ICudaEngine": engine, "IExecutionContext": engine.create_execution_context(),
-                 "ILogger": mod.ILogger()}
-    for version, api in SURFACES.items():
-        for name in (n for n in vars(mod) if not n.startswith("_")):
-            assert name in api["module"], (version, name)
-        for cls, obj in instances.items():
-            names = {n for n in [*vars(type(obj)), *vars(obj)] if not n.startswith("_")} - {"spec"}
-            missing = names - set(api["classes"][cls])
-            assert not missing, (version, cls, missing)
-        assert set(mod.TensorIOMode.__members__) <= set(api["enums"]["TensorIOMode"])
-        assert set(mod.DataType.__members__) <= set(api["enums"]["DataType"])
+@pytest.mark.parametrize("version", sorted(SURFACES))
+def test_every_used_name_exists(version):
+    api = SURFACES[version]
+    for module_name in ("Builder", "OnnxParser", "Runtime", "Logger", "IProgressMonitor"):
+        assert module_name in api["module"], (api["tensorrt"], module_name)
+    missing = [(c, m) for c, m in USED if m not in api["classes"].get(c, {})]
+    assert not missing, (api["tensorrt"], missing)
+    missing = [(e, m) for e, m in ENUMS if m not in api["enums"].get(e, [])]
+    assert not missing, (api["tensorrt"], missing)
 
 
 def test_build_precision_plans_name_real_flags():
     """edgeseg.backends.tensorrt picks flags by name from its precision plan (``getattr(trt.BuilderFlag, name)``),
     which no static scan can see: run the plan for every fixture version and check the names."""
-    plan_mod = pytest.importorskip("edgeseg.backends.tensorrt.plan", reason="edgeseg.backends.tensorrt is not there yet")
-    from edgeseg.errors import ConfigError
     checked = 0
-    for version, api in SURFACES.items():
-        for precision in plan_mod.PRECISIONS:
+    for api in SURFACES.values():
+        for precision in PRECISIONS:
             for qdq in (False, True):
                 for dla in (None, 0):
                     try:
-                        plan = plan_mod.precision_plan(api["tensorrt"], precision, qdq=qdq, dla_core=dla)
+                        plan = precision_plan(api["tensorrt"], precision, qdq=qdq, dla_core=dla)
                     except ConfigError:
                         continue  # a refused combination never reaches TensorRT
                     where = f"TensorRT {api['tensorrt']} {precision} qdq={qdq} dla={dla}"
@@ -157,3 +179,61 @@ def test_build_precision_plans_name_real_flags():
                         (where, plan.network_flags)
                     checked += 1
     assert checked >= 8
+
+
+def _public(names) -> set:
+    return {n for n in names if not n.startswith("_")}
+
+
+@pytest.mark.parametrize("version", sorted(SURFACES))
+def test_fake_module_names_and_enum_members_are_real(version):
+    """The fake of this version (builder and runtime side) has no module name or enum member the
+    real one lacks, and none of those TensorRT 11 removed."""
+    api = SURFACES[version]
+    fake = make_fake_trt(api["tensorrt"])
+    names = _public(vars(fake))
+    assert FAKE_ONLY["module"] <= names
+    assert not names - FAKE_ONLY["module"] - set(api["module"]), (version, names - set(api["module"]))
+    for enum in FAKE_ENUMS:
+        owner, _, nested = enum.partition(".")
+        members = getattr(getattr(fake, owner), nested) if nested else getattr(fake, owner)
+        extra = set(members.__members__) - set(api["enums"][enum])
+        assert not extra, (api["tensorrt"], enum, extra)
+    if api["tensorrt"].startswith("11."):
+        assert "FP16" not in api["enums"]["BuilderFlag"] and "INT8" not in api["enums"]["BuilderFlag"]
+        assert not any("Calibrator" in n for n in api["module"])
+        assert not hasattr(fake.BuilderFlag, "FP16") and not any("Calibrator" in n for n in names)
+
+
+def _fake_objects(version: str, onnx_path: str) -> dict:
+    """One fake object of each TensorRT class edgeseg touches, made as edgeseg makes them."""
+    trt = make_fake_trt(version)
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)
+    parser = trt.OnnxParser(network, logger)
+    assert parser.parse_from_file(onnx_path)
+    config = builder.create_builder_config()
+    assert config.set_timing_cache(config.create_timing_cache(b""), False)
+    runtime = trt.Runtime(logger)
+    engine = runtime.deserialize_cuda_engine(builder.build_serialized_network(network, config))
+    rejecting = make_fake_trt(version, unsupported_ops=("Identity",))
+    refused = rejecting.OnnxParser(rejecting.Builder(logger).create_network(0), logger)
+    assert not refused.parse_from_file(onnx_path)
+    return {"ILogger": trt.ILogger(), "Logger": logger, "Builder": builder, "INetworkDefinition": network,
+            "ITensor": network.get_input(0), "OnnxParser": parser, "ParserError": refused.get_error(0),
+            "IBuilderConfig": config, "IOptimizationProfile": builder.create_optimization_profile(),
+            "ITimingCache": config.get_timing_cache(), "IProgressMonitor": trt.IProgressMonitor(),
+            "Runtime": runtime, "ICudaEngine": engine, "IExecutionContext": engine.create_execution_context()}
+
+
+@pytest.mark.parametrize("version", sorted(SURFACES))
+def test_fake_objects_have_only_real_members(version, tiny_onnx_no_meta):
+    """The fake must not invent API the real one lacks: a test passing on it would fail on a GPU.
+    FAKE_ONLY names what tests peek at, and must not go stale."""
+    api = SURFACES[version]
+    for cls, obj in _fake_objects(api["tensorrt"], tiny_onnx_no_meta).items():
+        names = _public(dir(obj))
+        assert FAKE_ONLY.get(cls, set()) <= names, (cls, FAKE_ONLY[cls] - names)
+        missing = names - FAKE_ONLY.get(cls, set()) - set(api["classes"][cls])
+        assert not missing, (version, cls, missing)

@@ -8,8 +8,8 @@ import pytest
 from edgeseg.backends.tensorrt import cache as C
 from edgeseg.backends.tensorrt.header import read_header
 
-BASE = dict(onnx_sha256="ab" * 32, precision="fp16", shapes={"input": "1x3x64x64"}, tensorrt="10.3.0",
-            gpu="Orin", compute_capability="8.7", dla_core=None)
+BASE = {"onnx_sha256": "ab" * 32, "precision": "fp16", "shapes": {"input": "1x3x64x64"}, "tensorrt": "10.3.0",
+        "gpu": "Orin", "compute_capability": "8.7", "dla_core": None}
 
 
 def test_key_is_stable_short_hex():
@@ -47,8 +47,8 @@ def cache_env(monkeypatch, tmp_path):
     return tmp_path / "cache" / "engines"
 
 
-def test_builds_once_then_reuses(fake_builder_trt, tiny_static, cache_env):
-    trt = fake_builder_trt.default
+def test_builds_once_then_reuses(fake_trt, tiny_static, cache_env):
+    trt = fake_trt.module
     lines = []
     p1 = C.cached_engine(tiny_static, precision="fp16", log=lines.append)
     assert trt.state["builds"] == 1 and os.path.dirname(p1) == str(cache_env) and p1.endswith(".engine")
@@ -63,15 +63,15 @@ def test_builds_once_then_reuses(fake_builder_trt, tiny_static, cache_env):
     assert p3 != p1 and trt.state["builds"] == 2
 
 
-def test_another_tensorrt_gets_its_own_engine(fake_builder_trt, tiny_static, cache_env):
+def test_another_tensorrt_gets_its_own_engine(fake_trt, tiny_static, cache_env):
     p10 = C.cached_engine(tiny_static, log=None)
-    trt = fake_builder_trt("11.4.0")
+    trt = fake_trt("11.4.0")
     p11 = C.cached_engine(tiny_static, log=None)
     assert p10 != p11 and trt.state["builds"] == 1
 
 
-def test_damaged_cached_engine_is_rebuilt(fake_builder_trt, tiny_static, cache_env):
-    trt = fake_builder_trt.default
+def test_damaged_cached_engine_is_rebuilt(fake_trt, tiny_static, cache_env):
+    trt = fake_trt.module
     path = C.cached_engine(tiny_static, log=None)
     with open(path, "r+b") as f:
         f.write(b"garbage!")
@@ -81,8 +81,8 @@ def test_damaged_cached_engine_is_rebuilt(fake_builder_trt, tiny_static, cache_e
     read_header(path)
 
 
-def test_two_threads_build_once(fake_builder_trt, tiny_static, cache_env):
-    trt = fake_builder_trt.default
+def test_two_threads_build_once(fake_trt, tiny_static, cache_env):
+    trt = fake_trt.module
     original = trt.Builder.build_serialized_network
     started = threading.Event()
 
@@ -96,7 +96,7 @@ def test_two_threads_build_once(fake_builder_trt, tiny_static, cache_env):
     def worker():
         try:
             paths.append(C.cached_engine(tiny_static, log=None))
-        except Exception as exc:  # pragma: no cover - reported below
+        except Exception as exc:  # noqa: BLE001  # pragma: no cover - any failure is reported below
             errors.append(exc)
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for t in threads:
@@ -109,6 +109,7 @@ def test_two_threads_build_once(fake_builder_trt, tiny_static, cache_env):
 
 def test_refusals_come_before_tensorrt(tiny_static, cache_env, monkeypatch):
     import sys
+
     from edgeseg.errors import ConfigError, MissingDependencyError
     monkeypatch.setitem(sys.modules, "tensorrt", None)
     with pytest.raises(ConfigError, match="needs a Q/DQ model"):

@@ -13,9 +13,10 @@ from onnx import TensorProto as T
 from onnx import helper as h
 from onnx import numpy_helper as nh
 
-from .build_helpers import qdq_model
 from edgeseg.backends.tensorrt.fp16 import to_float16
 from edgeseg.errors import ModelError
+
+from .build_helpers import qdq_model
 
 
 def _run(model_or_path, x):

@@ -8,8 +8,16 @@ import warnings
 
 import pytest
 
-from edgeseg.backends.tensorrt.header import (MAGIC, EngineCompatibilityWarning, EngineHeader, check_compatible,
-                                  read_engine, read_header, rebuild_command, write_engine)
+from edgeseg.backends.tensorrt.header import (
+    MAGIC,
+    EngineCompatibilityWarning,
+    EngineHeader,
+    check_compatible,
+    read_engine,
+    read_header,
+    rebuild_command,
+    write_engine,
+)
 from edgeseg.errors import ModelError
 from edgeseg.meta import ModelMeta
 
@@ -20,8 +28,8 @@ SHAPES = {"input": {"min": [1, 3, 64, 64], "opt": [1, 3, 64, 64], "max": [1, 3, 
 
 
 def header(**kw):
-    d = dict(meta=META, tensorrt="10.3.0", gpu="Orin", compute_capability="8.7", precision="fp16",
-             shapes=SHAPES, onnx_sha256="ab" * 32, onnx="model.onnx")
+    d = {"meta": META, "tensorrt": "10.3.0", "gpu": "Orin", "compute_capability": "8.7", "precision": "fp16",
+         "shapes": SHAPES, "onnx_sha256": "ab" * 32, "onnx": "model.onnx"}
     d.update(kw)
     return EngineHeader(**d)
 
@@ -42,8 +50,9 @@ def test_round_trip(engine):
 
 
 def test_layout_is_magic_length_json_plan(engine):
-    path, written = engine
-    data = open(path, "rb").read()
+    path, _written = engine
+    with open(path, "rb") as f:
+        data = f.read()
     assert data[:8] == MAGIC == b"ESEGTRT1"
     (n,) = struct.unpack("<I", data[8:12])
     d = json.loads(data[12:12 + n].decode("utf-8"))
@@ -75,9 +84,11 @@ def test_truncated_inside_header(engine, keep):
 
 def test_damaged_plan_is_caught(engine):
     path, _ = engine
+    with open(path, "rb") as f:
+        last = f.read()[-1:]
     with open(path, "r+b") as f:
         f.seek(-1, 2)
-        f.write(b"\x00" if open(path, "rb").read()[-1:] != b"\x00" else b"\x01")
+        f.write(b"\x00" if last != b"\x00" else b"\x01")
     with pytest.raises(ModelError, match="checksum"):
         read_engine(path)
     with open(path, "ab") as f:
@@ -167,7 +178,7 @@ def test_write_is_atomic_on_error(tmp_path, monkeypatch):
 
 # -- compatibility ------------------------------------------------------------------------------
 def test_same_everything_is_fine(engine):
-    path, h = engine
+    _path, h = engine
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_compatible(h, "10.3.0", "Orin", "8.7")

@@ -5,11 +5,11 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 
+from edgeseg.backends.tensorrt.onnx_ops import check_tensorrt_ops, require_tensorrt_ops
 from edgeseg.errors import ModelError
 from edgeseg.export.onnx_export import dynamic_axes, torch_to_onnx
 from edgeseg.export.options import ExportOptions, export_meta
 from edgeseg.export.simplify import simplify_model
-from edgeseg.backends.tensorrt.onnx_ops import check_tensorrt_ops, require_tensorrt_ops
 from edgeseg.export.wrapper import ExportWrapper
 from edgeseg.meta import ModelMeta
 from edgeseg.models import build_model, list_models

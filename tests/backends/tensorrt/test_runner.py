@@ -1,19 +1,28 @@
 """TensorRTBackend on a CPU: its error paths for real (header errors come before any TensorRT
-call), and its whole logic (I/O discovery, buffers, two streams, submit/collect) against a fake
-TensorRT and an in-memory CUDA."""
+call), and its whole logic (I/O discovery, buffers, two streams, submit/collect) against the fake
+TensorRT and an in-memory CUDA, on engines written by hand and by the fake builder."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
 
 from edgeseg.backends import backend_kind, load_backend
+from edgeseg.backends.tensorrt.builder import build_engine
 from edgeseg.backends.tensorrt.runner import TensorRTBackend, Ticket
-from edgeseg.errors import ConfigError, DataError, EdgesegError, MissingDependencyError, ModelError
+from edgeseg.errors import (
+    ConfigError,
+    DataError,
+    EdgesegError,
+    MissingDependencyError,
+    ModelError,
+)
 
 from .conftest import cuda_gpu_present
 from .engine_files import META, engine_bytes
-from .trt_fakes import FakeCuda, fake_plan, reference
+from .fake_cuda import FakeCuda
+from .fake_tensorrt import fake_plan, reference
 
 
 def _open(path, **kw):
@@ -35,7 +44,8 @@ def test_foreign_files_are_model_errors(tmp_path, tiny_onnx_no_meta):
     raw_plan = tmp_path / "raw.plan"   # a bare TensorRT plan without edgeseg's header
     raw_plan.write_bytes(b"ftrt" + bytes(200))
     renamed = tmp_path / "model.engine"  # an ONNX file given an engine's name
-    renamed.write_bytes(open(tiny_onnx_no_meta, "rb").read())
+    with open(tiny_onnx_no_meta, "rb") as f:
+        renamed.write_bytes(f.read())
     for path in (raw_plan, renamed):
         with pytest.raises(ModelError, match="engine"):
             load_backend(str(path))
@@ -65,7 +75,7 @@ def test_option_errors(engine_path, tmp_path):
 # -- the backend's logic, on fakes ---------------------------------------------------------------
 def test_infer_logits_and_meta_from_header(fake_trt, engine_path):
     with _open(engine_path()) as b:
-        assert b.meta == META and b.kind == "tensorrt" and b.tensorrt_version == "10.16.1.11"
+        assert b.meta == META and b.kind == "tensorrt" and b.tensorrt_version == "10.3.0"
         assert b.inputs[0].shape == (1, 3, 8, 8) and b.outputs[0].shape == (1, 3, 8, 8)
         x = np.random.default_rng(0).normal(size=(1, 3, 8, 8)).astype(np.float32)
         np.testing.assert_array_equal(b(x), reference(x, 3, False))
@@ -94,7 +104,7 @@ def test_submit_collect_overlaps_two_streams(fake_trt, engine_path):
         xs = [np.full((1, 3, 8, 8), i, np.float32) for i in range(3)]
         t0, t1 = b.submit(xs[0]), b.submit(xs[1])
         assert isinstance(t0, Ticket) and t0.slot != t1.slot
-        executes = [c for c in fake_trt.CALLS if c.startswith("execute")]
+        executes = fake_trt.calls("execute_async_v3")
         assert len(set(executes)) == 2  # two contexts, two streams
         with pytest.raises(ConfigError, match="busy"):
             b.submit(xs[2])
@@ -120,7 +130,7 @@ def test_dynamic_shapes_and_profile_errors(fake_trt, engine_path):
 def test_header_is_checked_before_deserializing(fake_trt, engine_path):
     with pytest.raises(ModelError, match="another GPU"):
         _open(engine_path(compute_capability="7.2"))
-    assert "deserialize" not in fake_trt.CALLS
+    assert not fake_trt.calls("deserialize_cuda_engine")
 
 
 def test_failed_deserialization_quotes_tensorrt(fake_trt, engine_path):
@@ -136,10 +146,32 @@ def test_version_compatible_allows_host_code(fake_trt, engine_path):
         assert b._runtime.engine_host_code_allowed is False
 
 
-def test_old_tensorrt_is_refused(fake_trt, engine_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tensorrt", fake_trt.fake_tensorrt("8.6.1"))
+def test_old_tensorrt_is_refused(fake_trt, engine_path):
+    fake_trt("8.6.1")
     with pytest.raises(ModelError, match="TensorRT 10 or 11"):
         _open(engine_path())
+
+
+@pytest.mark.parametrize("version", ["10.3.0", "11.4.0"])
+def test_an_engine_from_the_fake_builder_runs(fake_trt, tiny_dynamic, tmp_path, version):
+    """build -> load through the one fake: the runtime runs the plan the builder wrote for the
+    network it parsed (names, shapes, profile, classes), on the same fake GPU (so no warning)."""
+    fake_trt(version)
+    built = build_engine(tiny_dynamic, tmp_path / "m.engine", precision="fp16",
+                         shapes="1x3x32x32:1x3x32x32:2x3x64x64", progress=None, log=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        b = _open(built.path)
+    with b:
+        assert b.tensorrt_version == version and b.meta.classes == ("bg", "fg")
+        assert [(s.name, s.shape) for s in b.inputs] == [("input", (None, 3, None, None))]
+        assert [(s.name, s.shape, s.dtype) for s in b.outputs] == [("logits", (None, 2, None, None), "float32")]
+        for shape in [(1, 3, 32, 32), (2, 3, 64, 64), (1, 3, 48, 40)]:
+            x = np.random.default_rng(2).normal(size=shape).astype(np.float32)
+            np.testing.assert_array_equal(b(x), reference(x, 2, False))
+        with pytest.raises(DataError, match="outside the engine's optimisation profile"):
+            b(np.ones((1, 3, 128, 128), np.float32))
+    assert len(fake_trt.calls("deserialize_cuda_engine")) == 1
 
 
 def test_real_cuda_python_without_gpu_is_a_clear_error(fake_trt, engine_path):

@@ -31,6 +31,7 @@ def _tensorrt_or_skip():
 def conv_onnx(tmp_path_factory):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
+
     from edgeseg.backends.onnx_meta import set_onnx_meta
     rng = np.random.default_rng(0)
     w = numpy_helper.from_array(rng.normal(size=(4, 3, 3, 3)).astype(np.float32), "w")

@@ -60,7 +60,8 @@ def load_surfaces(folder: str = FIXTURES) -> dict[str, dict]:
     """{"10.16": {...}, "11.4": {...}} from the committed fixtures."""
     out = {}
     for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
-        out[os.path.basename(path)[:-5]] = json.load(open(path, encoding="utf-8"))
+        with open(path, encoding="utf-8") as f:
+            out[os.path.basename(path)[:-5]] = json.load(f)
     return out
 
 

@@ -19,14 +19,14 @@ from ..conftest import cuda_gpu_present
 
 def _run(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
 
 
 def test_pycuda_comes_first_in_the_table(monkeypatch):
     assert list(IMPLEMENTATIONS) == ["pycuda", "cuda-python"]
     monkeypatch.setattr(cuda_pkg, "_installed", lambda module: True)  # both installed
-    monkeypatch.setitem(IMPLEMENTATIONS, "pycuda", ("pycuda", "tests.backends.tensorrt.trt_fakes:FakeCuda"))
-    monkeypatch.setitem(IMPLEMENTATIONS, "cuda-python", ("cuda.bindings", "tests.backends.tensorrt.trt_fakes:OtherFakeCuda"))
+    monkeypatch.setitem(IMPLEMENTATIONS, "pycuda", ("pycuda", "tests.backends.tensorrt.fake_cuda:FakeCuda"))
+    monkeypatch.setitem(IMPLEMENTATIONS, "cuda-python", ("cuda.bindings", "tests.backends.tensorrt.fake_cuda:OtherFakeCuda"))
     assert load_cuda().name == "fake"
     assert load_cuda("cuda-python").name == "other-fake"
     monkeypatch.setenv("EDGESEG_CUDA", "cuda-python")

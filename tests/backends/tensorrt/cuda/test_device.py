@@ -39,7 +39,7 @@ def test_old_cuda_python_module_name(no_cuda):
     assert gpu_info() == GpuInfo("NVIDIA GeForce RTX 4090", "8.9")
 
 
-@pytest.mark.parametrize("kw", [dict(count=0), dict(err=100), dict(err=35)])
+@pytest.mark.parametrize("kw", [{"count": 0}, {"err": 100}, {"err": 35}])
 def test_cuda_python_without_a_gpu(no_cuda, kw):
     no_cuda.setitem(sys.modules, "cuda.bindings.runtime", _cuda_runtime(**kw))
     with pytest.raises(GpuUnavailableError, match="no CUDA GPU") as e:

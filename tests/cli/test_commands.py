@@ -1,0 +1,39 @@
+"""The CLI as one thin layer: a table of commands, one module each, imported only when used."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from edgeseg.cli import COMMANDS, build_parser, command_module
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_module_parses_and_runs(name):
+    module = command_module(name)
+    assert module.__name__ == f"edgeseg.cli.{COMMANDS[name][0]}"
+    assert callable(module.add_args) and callable(module.run)
+    assert name in build_parser(only=name)._subparsers._group_actions[0].choices
+
+
+def test_a_command_imports_only_its_own_module():
+    code = ("import sys\nfrom edgeseg.cli import main\n"
+            "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('edgeseg.cli.')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "['edgeseg.cli.run']"
+
+
+def test_no_library_package_carries_a_command_module():
+    """Commands live in edgeseg/cli/ only; a library package holds what a Python user calls."""
+    stray = []
+    for dirpath, _, files in os.walk(os.path.join(ROOT, "edgeseg")):
+        rel = os.path.relpath(dirpath, ROOT)
+        if rel.split(os.sep)[:2] != ["edgeseg", "cli"]:
+            stray += [os.path.join(rel, f) for f in files if f in ("command.py", "commands.py", "cli.py")
+                      or f.endswith("_command.py")]
+    assert not stray, stray
