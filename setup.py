@@ -20,7 +20,12 @@ extras = {
     # do not pip-install them there. On a desktop they come from NVIDIA's TensorRT wheels.
     "trt": ["tensorrt>=10.0", "pycuda"],
     # cuda-python installs without a GPU; the tests use it to exercise the no-GPU error path.
-    "dev": ["pytest>=7", "pytest-timeout", "cuda-python"],
+    # nvidia-modelopt backs --quantizer modelopt; its [onnx] extra would swap onnxruntime for
+    # onnxruntime-gpu and pull cupy, so the tests take the packages its ONNX PTQ imports instead
+    # (the set modelopt_quantizer.INSTALL_CPU tells users), keeping the CPU onnxruntime.
+    "dev": ["pytest>=7", "pytest-timeout", "cuda-python",
+            "nvidia-modelopt==0.47.0", "onnx-graphsurgeon", "onnxslim", "polygraphy", "lief", "ml_dtypes",
+            "onnxscript"],
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 

@@ -183,15 +183,11 @@ def main(argv=None) -> int:
     p.add_argument("--compare", metavar="JSON", help="an earlier snapshot: list every difference, exit 1 if any")
     p.add_argument("--keep", metavar="DIR", help="work in DIR and keep the artefacts (default: a temp folder)")
     a = p.parse_args(argv)
-    import cv2
-    import numpy as np
-    import onnxruntime
-    import torch
+    from edgeseg.bench.device import cpu_model, package_version
     work = a.keep or tempfile.mkdtemp(prefix="edgeseg-snapshot-")
     os.makedirs(work, exist_ok=True)
-    doc = {"machine": {"cpu": _cpu(), "cores": os.cpu_count(), "python": platform.python_version(),
-                       "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
-                       "opencv": cv2.__version__, "numpy": np.__version__},
+    doc = {"machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
+                       **{name: package_version(name) for name in ("torch", "onnxruntime", "opencv", "numpy")}},
            "git": _git(), "snapshot": snapshot(work)}
     with open(a.out, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
@@ -205,17 +201,6 @@ def main(argv=None) -> int:
             print("  " + d.replace("\n", "\n    "))
         return 1 if found else 0
     return 0
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _git() -> str:

@@ -51,11 +51,11 @@ from .calibration import CalibrationSet
 INSTALL = 'pip install "nvidia-modelopt[onnx]"'
 # On Linux x86-64 the [onnx] extra pins onnxruntime-gpu~=1.24 (same module name as onnxruntime),
 # onnx~=1.21 and cupy-cuda12x; where that would replace a working CPU onnxruntime, the packages
-# modelopt.onnx.quantization imports are enough (tested: 0.47.0 with onnx 1.23, onnxruntime 1.31).
+# modelopt.onnx.quantization imports are enough (tested: 0.47.0 with onnx 1.23, onnxruntime 1.31 and 1.32).
 # nvidia-modelopt itself requires torch (qdq_utils imports it), so without one pip pulls the CUDA
 # wheel.
 INSTALL_CPU = ("on a CPU-only machine: torch from the CPU index first, then pip install nvidia-modelopt "
-               "onnx-graphsurgeon onnxslim polygraphy lief ml_dtypes, which keeps your onnxruntime")
+               "onnx-graphsurgeon onnxslim onnxscript polygraphy lief ml_dtypes, which keeps your onnxruntime")
 METHOD_MAP = {"minmax": "max", "entropy": "entropy"}   # ours -> modelopt's INT8 calibration methods
 MODELOPT_METHODS = ("max", "entropy")
 

@@ -24,22 +24,8 @@ import time
 import cv2
 
 from ..errors import ConfigError
-from ..uri import (
-    IMAGE_SUFFIXES,
-    normalize_source,
-    parse_size,
-    query_params,
-    split_uri,
-    unknown_scheme,
-)
-from .capture import (
-    CsiSource,
-    FileSource,
-    GStreamerSource,
-    RtspSource,
-    V4L2Source,
-    has_gstreamer,
-)
+from ..uri import IMAGE_SUFFIXES, normalize_source, parse_size, query_params, split_uri, unknown_scheme
+from .capture import CsiSource, FileSource, GStreamerSource, RtspSource, V4L2Source, has_gstreamer
 from .options import SourceOptions, check_names
 from .source_base import EndOfStream, Frame, Source, SourceError
 

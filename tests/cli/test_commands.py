@@ -12,11 +12,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_every_command_module_parses_and_runs(name):
+def test_only_the_named_command_gets_its_arguments_and_runner(name):
     module = command_module(name)
     assert module.__name__ == f"edgeseg.cli.{COMMANDS[name][0]}"
-    assert callable(module.add_args) and callable(module.run)
-    assert name in build_parser(only=name)._subparsers._group_actions[0].choices
+    subparsers = build_parser(only=name)._subparsers._group_actions[0].choices
+    assert subparsers[name].get_default("_run") is module.run
+    assert len(subparsers[name]._actions) > 1  # add_args gave it options beyond --help
+    for other, p in subparsers.items():
+        if other != name:
+            assert p.get_default("_run") is None and len(p._actions) == 1, other  # --help only
 
 
 def test_a_command_imports_only_its_own_module():

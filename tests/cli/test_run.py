@@ -13,12 +13,7 @@ import pytest
 
 from edgeseg.cli import main
 from edgeseg.cli import run as command
-from edgeseg.runtime.options import (
-    DEFAULT_CODECS,
-    SinkOptions,
-    SourceOptions,
-    StreamOptions,
-)
+from edgeseg.runtime.options import DEFAULT_CODECS, SinkOptions, SourceOptions, StreamOptions
 from edgeseg.utils.signals import stop_signals_interrupt
 
 

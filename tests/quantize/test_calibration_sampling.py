@@ -1,10 +1,9 @@
 """Calibration reads its sources with the one grammar (edgeseg.uri) but samples them as it always
-has: the frames a call collects are byte-identical to those of the sampling code below, a frozen
-copy of calibration.py before it moved to the grammar. A changed frame moves INT8 scales, so if
-this test fails, the sampling changed: re-measure the INT8 figures before updating the copy."""
-
-import glob
-import os
+has. Each input here can be told apart from its pixels, so the tests name which images, video
+frames and data set samples a call collects; the expected lists are what the sampling picked
+before it moved to the grammar (checked frame for frame against the old code when it moved).
+A changed pick moves INT8 scales: if one of these fails, the sampling changed, and the INT8
+figures need measuring again before the lists are updated."""
 
 import cv2
 import numpy as np
@@ -13,80 +12,16 @@ import pytest
 from edgeseg.data import open_dataset
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.meta import ModelMeta
-from edgeseg.preprocess import check_frame, resize_to_input
+from edgeseg.preprocess import resize_to_input
 from edgeseg.quantize import calibration
 from edgeseg.quantize.calibration import build_calibration_set
 
 META = ModelMeta(model="m", classes=("a", "b", "c"), input_size=(48, 64))
-
-# -- the frozen reference (sampling as it was; dispatch by ":" and "synthetic") ----------------------
-_OLD_IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-_OLD_VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
-
-
-def _old_signature(frame):
-    return cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
-
-
-def _old_video(path, num, mode="uniform", min_diff=6.0):
-    cap = cv2.VideoCapture(path)
-    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    kept, last, i = [], None, 0
-    stride = max(1, total // (num * 4)) if mode == "diverse" and total > 0 else \
-        max(1, total // num) if total > 0 else 1
-    while True:
-        ok = cap.grab()
-        if not ok:
-            break
-        if i % stride == 0:
-            ok, frame = cap.retrieve()
-            if ok and frame is not None:
-                if mode == "diverse":
-                    sig = _old_signature(frame)
-                    if last is None or float(np.abs(sig - last).mean()) >= min_diff:
-                        kept.append(frame)
-                        last = sig
-                else:
-                    kept.append(frame)
-        i += 1
-    cap.release()
-    if len(kept) > num:
-        pick = np.linspace(0, len(kept) - 1, num).round().astype(int)
-        kept = [kept[j] for j in pick]
-    return kept
-
-
-def _old_folder(folder, num, seed):
-    files = sorted(p for p in glob.glob(os.path.join(folder, "**", "*"), recursive=True)
-                   if p.lower().endswith(_OLD_IMAGE_EXTS))
-    if len(files) > num:
-        files = [files[i] for i in sorted(np.random.default_rng(seed).choice(len(files), num, replace=False))]
-    return [cv2.imread(f, cv2.IMREAD_COLOR) for f in files]
-
-
-def _old_dataset(spec, num, seed, meta):
-    kw = {"size": meta.input_size, "num": num} if spec.startswith("synthetic") else {}
-    ds = open_dataset(spec, split="train", **kw)
-    idx = np.arange(len(ds))
-    if len(ds) > num:
-        idx = np.sort(np.random.default_rng(seed).choice(len(ds), num, replace=False))
-    return [ds[int(i)].image for i in idx]
-
-
-def _old_frames(sources, meta, num, video_mode="uniform", seed=0):
-    sources = [sources] if isinstance(sources, str) else list(sources)
-    per_source = -(-num // len(sources))
-    frames = []
-    for src in sources:
-        if os.path.isdir(src):
-            it = _old_folder(src, per_source, seed)
-        elif os.path.isfile(src) and src.lower().endswith(_OLD_VIDEO_EXTS):
-            it = _old_video(src, per_source, video_mode)
-        else:
-            assert ":" in src or src.startswith("synthetic"), src
-            it = _old_dataset(src, per_source, seed, meta)
-        frames += [resize_to_input(check_frame(f, src), meta) for f in it]
-    return np.stack(frames[:num])
+NAMES = ["a.png", "b.JPG", "c.jpeg", "d.bmp", "e.tif", "f.tiff", "g.webp", "h.PNG",
+         "sub/i.png", "sub/j.jpg", "sub/k.webp", "sub/deep/l.png", "sub/deep/m.tif",
+         "sub/deep/n.bmp", "o.png", "p.jpg", "q.png"]
+SORTED = ["a.png", "b.JPG", "c.jpeg", "d.bmp", "e.tif", "f.tiff", "g.webp", "h.PNG", "o.png", "p.jpg", "q.png",
+          "sub/deep/l.png", "sub/deep/m.tif", "sub/deep/n.bmp", "sub/i.png", "sub/j.jpg", "sub/k.webp"]
 
 
 # -- fixtures: a nested folder of mixed image files, a video written by OpenCV -------------------------
@@ -94,10 +29,7 @@ def _old_frames(sources, meta, num, video_mode="uniform", seed=0):
 def folder(tmp_path):
     """17 images over three levels, in every suffix and case the list names, plus non-images."""
     root = tmp_path / "frames"
-    names = ["a.png", "b.JPG", "c.jpeg", "d.bmp", "e.tif", "f.tiff", "g.webp", "h.PNG",
-             "sub/i.png", "sub/j.jpg", "sub/k.webp", "sub/deep/l.png", "sub/deep/m.tif",
-             "sub/deep/n.bmp", "o.png", "p.jpg", "q.png"]
-    for i, name in enumerate(names):
+    for i, name in enumerate(NAMES):
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         image = np.zeros((30 + i, 40 + 2 * i, 3), np.uint8)
@@ -112,15 +44,18 @@ def folder(tmp_path):
 
 @pytest.fixture
 def video(tmp_path):
-    """60 frames; the picture stops changing from frame 30 (diverse mode must skip those)."""
-    path = str(tmp_path / "drive.mp4")
-    w = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), 10, (96, 72))
+    """60 frames; the picture stops changing from frame 30 (diverse mode must skip those), but a
+    2x2 dot moving along the top edge keeps every frame tellable apart. MJPG codes each frame on
+    its own, so a decoded frame is the same whichever way the file is read."""
+    path = str(tmp_path / "drive.avi")
+    w = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 10, (96, 72))
     assert w.isOpened()
     for i in range(60):
         k = min(i, 30)
         f = np.full((72, 96, 3), 30, np.uint8)
         cv2.rectangle(f, (3 * k % 80, 10), (3 * k % 80 + 16, 40), (0, 200, 255), -1)
         cv2.putText(f, str(k), (5, 65), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+        f[0:2, i:i + 2] = 255  # far below diverse mode's threshold of 6 grey levels
         w.write(f)
     w.release()
     return path
@@ -131,45 +66,85 @@ def _new(sources, num, **kw):
         return build_calibration_set(sources, META, num, file=None, **kw)
 
 
-@pytest.mark.parametrize("num, seed", [(5, 0), (5, 3), (17, 0), (40, 0)])
-def test_folder_frames_are_unchanged(folder, num, seed):
+def _which(frames, candidates) -> list:
+    """The index in ``candidates`` (network-size frames) of each collected frame."""
+    out = []
+    for frame in frames:
+        hits = [j for j, c in enumerate(candidates) if np.array_equal(frame, c)]
+        assert len(hits) == 1, hits  # every input is unique, so a frame is exactly one of them
+        out.append(hits[0])
+    return out
+
+
+def _images(folder):
+    return [resize_to_input(cv2.imread(f"{folder}/{n}", cv2.IMREAD_COLOR), META) for n in NAMES]
+
+
+def _video_frames(path):
+    cap, out = cv2.VideoCapture(path), []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            return out
+        out.append(resize_to_input(frame, META))
+
+
+def _synthetic(num):
+    ds = open_dataset("synthetic", split="train", size=META.input_size, num=num)
+    return [resize_to_input(ds[i].image, META) for i in range(len(ds))]
+
+
+@pytest.mark.parametrize("num, seed, picked", [
+    (5, 0, ["e.tif", "f.tiff", "h.PNG", "o.png", "sub/deep/l.png"]),
+    (5, 3, ["b.JPG", "c.jpeg", "d.bmp", "q.png", "sub/k.webp"]),
+    (17, 0, SORTED), (40, 0, SORTED)])
+def test_folder_picks_are_unchanged(folder, num, seed, picked):
     calib = _new(folder, num, seed=seed)
-    np.testing.assert_array_equal(calib.frames, _old_frames(folder, META, num, seed=seed))
+    assert [NAMES[j] for j in _which(calib.frames, _images(folder))] == picked
 
 
 def test_folder_reads_every_listed_suffix_recursively(folder):
     assert len(_new(folder, 100)) == 17  # .tif/.webp/upper case, in sub/ and sub/deep/; not .txt
 
 
-@pytest.mark.parametrize("num, mode", [(7, "uniform"), (25, "uniform"), (100, "uniform"), (12, "diverse"),
-                                       (60, "diverse")])
-def test_video_frames_are_unchanged(video, num, mode):
+@pytest.mark.parametrize("num, mode, picked", [
+    (7, "uniform", [0, 8, 16, 32, 40, 48, 56]),
+    (25, "uniform", [0, 2, 4, 8, 10, 12, 14, 16, 20, 22, 24, 26, 28, 32, 34, 36, 38, 42, 44, 46, 48, 50, 54, 56, 58]),
+    (100, "uniform", list(range(60))),
+    (12, "diverse", [0, 3, 5, 8, 11, 13, 17, 18, 21, 25, 27, 30]),
+    (60, "diverse", [0, 1, 3, 5, 7, 8, 10, 11, 13, 15, 17, 18, 20, 21, 23, 25, 27, 29, 30])])  # still from 30
+def test_video_picks_are_unchanged(video, num, mode, picked):
     calib = _new(video, num, video_mode=mode)
-    np.testing.assert_array_equal(calib.frames, _old_frames(video, META, num, video_mode=mode))
+    assert _which(calib.frames, _video_frames(video)) == picked
 
 
 @pytest.mark.parametrize("spec", ["synthetic", "synthetic:5", "synthetic://?seed=0"])
 def test_dataset_frames_are_unchanged(spec):
-    np.testing.assert_array_equal(_new(spec, 5).frames, _old_frames("synthetic", META, 5))
-    np.testing.assert_array_equal(_new(spec, 5, seed=2).frames, _old_frames("synthetic", META, 5, seed=2))
+    # a synthetic set is rendered at the count asked for, so every sample is taken, whatever the seed
+    np.testing.assert_array_equal(_new(spec, 5).frames, np.stack(_synthetic(5)))
+    np.testing.assert_array_equal(_new(spec, 5, seed=2).frames, np.stack(_synthetic(5)))
 
 
-def test_folder_data_spec_frames_are_unchanged(folder, tmp_path):
+def test_folder_data_spec_picks_are_unchanged(tmp_path):
     root = tmp_path / "set"
     for i in range(6):
         for sub, value in (("images", 30 * i), ("masks", i % 2)):
             (root / sub).mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(root / sub / f"{i}.png"), np.full((20, 24) + ((3,) if sub == "images" else ()), value,
                                                                    np.uint8))
+    ds = open_dataset(f"folder:{root}", split="train")
+    samples = [resize_to_input(ds[i].image, META) for i in range(len(ds))]
     for spec in (f"folder:{root}", f"folder://{root}"):
-        np.testing.assert_array_equal(_new(spec, 4, seed=1).frames, _old_frames(f"folder:{root}", META, 4, seed=1))
+        assert _which(_new(spec, 4, seed=1).frames, samples) == [1, 2, 3, 5]
 
 
-def test_mixed_sources_share_the_count_as_before(folder, video):
-    sources = [folder, video, "synthetic"]
-    for mode in ("uniform", "diverse"):
-        np.testing.assert_array_equal(_new(sources, 10, video_mode=mode, seed=4).frames,
-                                      _old_frames(sources, META, 10, video_mode=mode, seed=4))
+@pytest.mark.parametrize("mode, video_picks", [("uniform", [0, 15, 30, 45]), ("diverse", [0, 9, 21, 30])])
+def test_mixed_sources_share_the_count_as_before(folder, video, mode, video_picks):
+    frames = _new([folder, video, "synthetic"], 10, video_mode=mode, seed=4).frames
+    assert len(frames) == 10  # ceil(10 / 3) = 4 per source, the last source cut to 2
+    assert [NAMES[j] for j in _which(frames[:4], _images(folder))] == ["o.png", "q.png", "sub/i.png", "sub/j.jpg"]
+    assert _which(frames[4:8], _video_frames(video)) == video_picks
+    assert _which(frames[8:], _synthetic(4)) == [0, 1]
 
 
 def test_sources_are_told_apart_by_the_grammar(folder, video, tmp_path):

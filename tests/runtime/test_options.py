@@ -6,12 +6,7 @@ import dataclasses
 import pytest
 
 from edgeseg.errors import ConfigError
-from edgeseg.runtime.options import (
-    DEFAULT_CODECS,
-    SinkOptions,
-    SourceOptions,
-    StreamOptions,
-)
+from edgeseg.runtime.options import DEFAULT_CODECS, SinkOptions, SourceOptions, StreamOptions
 
 
 def test_defaults_are_what_stream_sources_and_sinks_did_before_the_options():

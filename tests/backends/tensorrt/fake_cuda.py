@@ -10,14 +10,7 @@ import itertools
 
 import numpy as np
 
-from edgeseg.backends.tensorrt.cuda.base import (
-    CudaApi,
-    DeviceBuffer,
-    Event,
-    HostBuffer,
-    Stream,
-    check_copy,
-)
+from edgeseg.backends.tensorrt.cuda.base import CudaApi, DeviceBuffer, Event, HostBuffer, Stream, check_copy
 from edgeseg.backends.tensorrt.cuda.device import GpuInfo
 
 # The one fake GPU: what gpu_info() reports to the builder and FakeCuda to the runtime, so an

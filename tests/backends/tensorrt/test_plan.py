@@ -5,12 +5,7 @@ import re
 
 import pytest
 
-from edgeseg.backends.tensorrt.plan import (
-    PRECISIONS,
-    TrtCapabilities,
-    parse_trt_version,
-    precision_plan,
-)
+from edgeseg.backends.tensorrt.plan import PRECISIONS, TrtCapabilities, parse_trt_version, precision_plan
 from edgeseg.errors import ConfigError, EdgesegError
 
 # (precision, qdq) -> (network flags, builder flags, convert_fp16, engine precision)

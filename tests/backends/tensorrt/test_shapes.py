@@ -2,13 +2,7 @@
 
 import pytest
 
-from edgeseg.backends.tensorrt.shapes import (
-    ProfileShape,
-    parse_dynamic,
-    parse_shape,
-    parse_workspace,
-    resolve_profile,
-)
+from edgeseg.backends.tensorrt.shapes import ProfileShape, parse_dynamic, parse_shape, parse_workspace, resolve_profile
 from edgeseg.errors import ConfigError
 
 DYN = (None, 3, None, None)
