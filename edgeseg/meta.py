@@ -1,7 +1,13 @@
 """ModelMeta: everything a runtime needs to segment a frame correctly, carried with the model.
 
 Export writes it into ONNX ``metadata_props`` (key ``edgeseg.meta``), quantize and build carry it
-on, a TensorRT engine header embeds it, and a checkpoint stores it. A runtime reads nothing else.
+on, a checkpoint stores it, and a TensorRT engine (a raw plan) has it in its sidecar. A runtime
+reads nothing else.
+
+The sidecar, ``<model file>.meta.json``, has one schema for every model file: the meta's fields
+and ``meta_version``; an engine's sidecar adds an ``engine`` object with the engine's facts
+(TensorRT version, GPU, shapes, sha256s: see ``edgeseg.backends.tensorrt.header``) and is
+``meta_version`` 2; a reader refuses a version newer than its own.
 
 >>> m = ModelMeta(model="lraspp_mobilenet_v3_small", classes=("road", "car"), input_size=(256, 256))
 >>> ModelMeta.from_json(m.to_json()) == m
@@ -21,7 +27,11 @@ from typing import Any, Mapping, Sequence
 from .errors import ConfigError, ModelError
 
 META_KEY = "edgeseg.meta"
-META_VERSION = 1
+META_VERSION = 2    # the newest this edgeseg reads; 2: a sidecar may describe a TensorRT engine ("engine")
+# A writer stamps the oldest version that describes the file: a plain meta (ONNX props, an ONNX's
+# sidecar, a checkpoint) is still 1, so robots on an older edgeseg keep reading new ONNX files;
+# an engine's sidecar is 2, which they refuse with the upgrade command instead of misreading it.
+PLAIN_META_VERSION = 1
 
 # ImageNet statistics in 0..1 RGB: what torchvision backbones were trained with.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -106,7 +116,7 @@ class ModelMeta:
     # -- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        d["meta_version"] = META_VERSION
+        d["meta_version"] = PLAIN_META_VERSION
         return d
 
     def to_json(self, indent: int | None = None) -> str:
@@ -114,12 +124,11 @@ class ModelMeta:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], source: str = "<dict>") -> "ModelMeta":
+        if not isinstance(d, Mapping):
+            raise ModelError("model meta is not a JSON object", path=source, got=type(d).__name__,
+                             fix="write it with ModelMeta(...).write_sidecar(model_path)")
         d = dict(d)
-        version = d.pop("meta_version", META_VERSION)
-        if version > META_VERSION:
-            raise ModelError("model meta was written by a newer edgeseg", path=source,
-                             expected=f"meta_version <= {META_VERSION}", got=version,
-                             fix="upgrade edgeseg: pip install -U edgeseg")
+        check_meta_version(d.pop("meta_version", META_VERSION), source)
         known = {f.name for f in dataclasses.fields(cls)}
         missing = {"model", "classes", "input_size"} - d.keys()
         if missing:
@@ -148,11 +157,71 @@ class ModelMeta:
 
     @classmethod
     def read_sidecar(cls, model_path: str | os.PathLike) -> "ModelMeta | None":
+        """The meta in ``<model_path>.meta.json``; None when there is no such file."""
         path = cls.sidecar_path(model_path)
-        if not os.path.exists(path):
-            return None
+        d = read_sidecar_dict(model_path)
+        return None if d is None else cls.from_dict(d, path)
+
+
+def check_meta_version(version, source: str) -> int:
+    """``version`` if this edgeseg reads it; else a ModelError (newer, or not a version at all)."""
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelError("model meta has an unreadable meta_version", path=source,
+                         expected=f"an integer 1 .. {META_VERSION}", got=repr(version),
+                         fix="write the meta again (ModelMeta(...).write_sidecar(path)) or re-export the model")
+    if version > META_VERSION:
+        raise ModelError("model meta was written by a newer edgeseg", path=source,
+                         expected=f"meta_version <= {META_VERSION}", got=version,
+                         fix="upgrade edgeseg: pip install -U edgeseg")
+    return version
+
+
+def read_meta_json(path: str | os.PathLike, what: str = "meta file") -> dict:
+    """The JSON object in ``path``, its meta_version checked; a clear ModelError otherwise."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ModelError(f"the {what} is a folder, not a file", path=path,
+                         fix="give the .meta.json file itself")
+    try:
         with open(path, encoding="utf-8") as f:
-            return cls.from_json(f.read(), path)
+            text = f.read()
+    except FileNotFoundError:
+        raise ModelError(f"{what} not found", path=path,
+                         fix="write one: ModelMeta(model=..., classes=..., input_size=...).write_sidecar(model)"
+                         ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"cannot read the {what}", path=path, got=f"{type(exc).__name__}: {exc}",
+                         fix="copy it again, or write it again with ModelMeta(...).write_sidecar") from exc
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelError("model meta is not valid JSON", path=path, got=str(exc),
+                         fix="the file is damaged: copy it again or write it again") from exc
+    if not isinstance(d, dict):
+        raise ModelError("model meta is not a JSON object", path=path, got=type(d).__name__,
+                         fix="write it with ModelMeta(...).write_sidecar(model_path)")
+    check_meta_version(d.get("meta_version", META_VERSION), path)
+    return d
+
+
+def read_sidecar_dict(model_path: str | os.PathLike) -> dict | None:
+    """The whole sidecar of ``model_path`` as a dict (meta fields, and an engine's "engine"
+    object), version-checked; None when the model has no sidecar."""
+    path = ModelMeta.sidecar_path(model_path)
+    if not os.path.lexists(path):
+        return None
+    return read_meta_json(path, "sidecar")
+
+
+def load_meta(meta) -> ModelMeta | None:
+    """``meta=`` as users give it: None, a ModelMeta, or the path of a meta JSON (a sidecar, or
+    ``ModelMeta.to_json()`` saved to a file)."""
+    if meta is None or isinstance(meta, ModelMeta):
+        return meta
+    if isinstance(meta, (str, os.PathLike)):
+        return ModelMeta.from_dict(read_meta_json(meta), os.fspath(meta))
+    raise ConfigError("meta must be a ModelMeta or the path of a meta JSON", got=type(meta).__name__,
+                      fix="meta=ModelMeta(model=..., classes=..., input_size=...) or meta='model.meta.json'")
 
 
 def meta_from_sequence(model: str, classes: Sequence[str], input_size, **kw) -> ModelMeta:

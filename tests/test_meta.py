@@ -37,3 +37,56 @@ def test_newer_or_incomplete_meta_is_refused():
     d["meta_version"] = 1
     d["future_field"] = 1
     assert ModelMeta.from_json(json.dumps(d)).model == "m"
+
+
+def test_meta_version_2_describes_engines_and_an_older_reader_refuses_it(monkeypatch, tmp_path):
+    """An engine's sidecar is meta_version 2: a reader of version 1 (simulated by lowering the
+    constant it compares with) refuses it with the upgrade command. A plain meta stays version 1,
+    so robots on an older edgeseg keep reading newly exported ONNX files."""
+    import edgeseg.meta as M
+    m = ModelMeta(model="m", classes=("a",), input_size=(8, 8))
+    assert M.META_VERSION == 2 and m.to_dict()["meta_version"] == 1
+    side = tmp_path / "model.engine.meta.json"
+    side.write_text(json.dumps({**m.to_dict(), "meta_version": 2, "engine": {"tensorrt": "10.3.0"}}))
+    assert ModelMeta.read_sidecar(tmp_path / "model.engine") == m
+    monkeypatch.setattr(M, "META_VERSION", 1)
+    with pytest.raises(ModelError, match="newer edgeseg") as e:
+        ModelMeta.read_sidecar(tmp_path / "model.engine")
+    assert str(side) in str(e.value) and "meta_version <= 1" in str(e.value)
+    assert "pip install -U edgeseg" in str(e.value)
+    m.write_sidecar(tmp_path / "model.onnx")
+    assert ModelMeta.read_sidecar(tmp_path / "model.onnx") == m   # the version-1 reader still reads plain metas
+
+
+def test_version_1_files_still_read(tmp_path):
+    d = ModelMeta(model="m", classes=("a",), input_size=(8, 8)).to_dict()
+    d["meta_version"] = 1
+    (tmp_path / "model.onnx.meta.json").write_text(json.dumps(d))
+    assert ModelMeta.read_sidecar(tmp_path / "model.onnx").model == "m"
+
+
+def test_sidecar_problems_name_the_file(tmp_path):
+    side = tmp_path / "model.onnx.meta.json"
+    for text, match in (("{oops", "not valid JSON"), ("[1]", "not a JSON object"),
+                        ('{"model": "m", "meta_version": "2"}', "meta_version")):
+        side.write_text(text)
+        with pytest.raises(ModelError, match=match) as e:
+            ModelMeta.read_sidecar(tmp_path / "model.onnx")
+        assert str(side) in str(e.value)
+    side.unlink()
+    side.mkdir()
+    with pytest.raises(ModelError, match="folder"):
+        ModelMeta.read_sidecar(tmp_path / "model.onnx")
+
+
+def test_load_meta(tmp_path):
+    from edgeseg.meta import load_meta
+    m = ModelMeta(model="m", classes=("a", "b"), input_size=(8, 8))
+    assert load_meta(None) is None and load_meta(m) is m
+    path = tmp_path / "m.json"
+    path.write_text(m.to_json())
+    assert load_meta(path) == m == load_meta(str(path))
+    with pytest.raises(ModelError, match="not found"):
+        load_meta(tmp_path / "none.json")
+    with pytest.raises(ConfigError, match="ModelMeta or the path"):
+        load_meta(3)

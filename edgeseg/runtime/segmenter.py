@@ -4,6 +4,7 @@ Everything it needs comes from the model file's meta (input size, normalisation,
 palette, output kind); nothing is configured by hand. It runs on any backend of the table.
 
 >>> # seg = Segmenter("model.onnx")            # ONNX Runtime where TensorRT is absent
+>>> # seg = Segmenter("trtexec.engine", meta="model.meta.json")   # a model file without edgeseg's meta
 >>> # result = seg(frame)                      # result.labels: HxW uint8 at frame size
 >>> # cv2.imwrite("overlay.png", seg.overlay(frame, result))
 """
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backends import Backend, load_backend
-from ..meta import ModelMeta
+from ..errors import ConfigError
+from ..meta import ModelMeta, load_meta
 from ..postprocess import labels_dtype, labels_to_frame, logits_to_labels, softmax
 from ..preprocess import check_frame, preprocess
 from ..visualize import colorize, legend, overlay
@@ -36,11 +38,25 @@ class SegResult:
 
 
 class Segmenter:
-    """``Segmenter(path, backend="auto", device="auto")``; call it on BGR frames."""
+    """``Segmenter(path, backend="auto", device="auto", meta=None)``; call it on BGR frames.
+
+    ``meta``: for a model file that carries none (a trtexec plan, a foreign ONNX): a ModelMeta or
+    the path of a meta JSON; it wins over the file's own meta.
+    """
 
     def __init__(self, model: str | Backend, backend: str = "auto", *, scores: bool = False,
-                 upsample: str = "labels", **backend_options):
-        self.backend = model if isinstance(model, Backend) else load_backend(model, backend, **backend_options)
+                 upsample: str = "labels", meta: ModelMeta | str | None = None, **backend_options):
+        meta = load_meta(meta)
+        if isinstance(model, Backend):
+            if meta is not None:
+                raise ConfigError("meta applies when a model file is opened, not to an open backend",
+                                  got=f"a {model.kind} backend already open on {model.path}",
+                                  fix="Segmenter(path, meta=...), or open the backend with its meta")
+            self.backend = model
+        else:
+            if meta is not None:
+                backend_options["meta"] = meta
+            self.backend = load_backend(model, backend, **backend_options)
         self.want_scores = scores
         # "logits": resize scores to the frame before argmax (sharper edges, C x more work);
         # "labels": argmax at network size then nearest-resize the ids (the fast default).

@@ -4,7 +4,8 @@ Deploy side (needs TensorRT and CUDA bindings only when an engine runs):
 
 - ``runner``: :class:`TensorRTBackend`, an engine (or an ONNX built once through the cache) behind
   the backend interface; ``cuda/``: CUDA memory, streams and the GPU query (pycuda | cuda-python);
-- ``header``: the engine file format (edgeseg header + plan), read in pure Python.
+- ``header``: the engine file pair (the raw plan + its ``.meta.json`` sidecar; older headered files
+  are read too), in pure Python.
 
 Build side (``edgeseg build``; needs onnx, and TensorRT to build):
 
@@ -45,11 +46,14 @@ _LAZY = {
     "parse_trt_version": "plan",
     "EngineHeader": "header", "write_engine": "header", "read_header": "header", "read_engine": "header",
     "check_compatible": "header", "rebuild_command": "header", "MAGIC": "header",
-    "EngineCompatibilityWarning": "header",
+    "EngineCompatibilityWarning": "header", "EngineFile": "header", "open_engine": "header",
+    "unwrap_engine": "header", "sidecar_path": "header", "version_compatible_loads": "header",
     "cached_engine": "cache", "cache_key": "cache", "cache_dir": "cache",
     "parse_shape": "shapes", "parse_dynamic": "shapes", "parse_workspace": "shapes",
     "resolve_profile": "shapes", "ProfileShape": "shapes",
-    "to_float16": "fp16",
+    "to_float16": "fp16", "convert_for_build": "fp16", "fp16_range_check": "fp16", "calibration_tensors": "fp16",
+    "DlaPlacement": "builder", "check_dla_profiles": "shapes", "write_deepstream": "deepstream",
+    "check_fits_nvinfer": "deepstream",
     "gpu_info": "cuda.device", "GpuInfo": "cuda.device", "GpuUnavailableError": "cuda.device",
     "load_cuda": "cuda", "CudaApi": "cuda", "CudaError": "cuda",
     "build_engine": "builder", "wrap_plan": "builder", "BuildResult": "builder",

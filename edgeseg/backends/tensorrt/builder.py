@@ -7,7 +7,7 @@
     plan_bytes = serialize_network(builder, network, handles.config)
     save_timing_cache(handles.config, "timing.cache")
 
-:func:`build_engine` runs them all and writes the engine file (header + plan, atomically).
+:func:`build_engine` runs them all and writes the engine file (the raw plan + its .meta.json sidecar, atomically).
 TensorRT calls used here are listed, with the TensorRT 10 and 11 sources each was checked
 against, in docs/tensorrt_api.md. Where 10 and 11 differ, the plan
 (:mod:`edgeseg.backends.tensorrt.plan`) decides; nothing here compares versions.
@@ -18,6 +18,7 @@ against, in docs/tensorrt_api.md. Where 10 and 11 differ, the plan
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from ...lazy import require
 from ...utils.progress import STDERR
 from .header import EngineHeader, write_engine
 from .plan import PrecisionPlan, TrtCapabilities, precision_plan, validate_request
+from .shapes import check_dla_profiles
 
 
 def import_tensorrt():
@@ -64,10 +66,10 @@ def parser_errors(parser) -> list[str]:
     for i in range(parser.num_errors):
         e = parser.get_error(i)
 
-        def ask(method, default=None):
+        def ask(method, default=None, e=e):
             try:
                 return getattr(e, method)()
-            except Exception:
+            except Exception:  # noqa: BLE001 - older parsers lack some accessors: the line says less
                 return default
         node, name, op = ask("node", -1), ask("node_name", ""), ask("node_operator", "")
         where = f"node {node}" if node is not None and node >= 0 else "the graph"
@@ -114,6 +116,7 @@ class ConfigHandles:
     timing_cache: Any = None
     progress_monitor: Any = None
     timing_cache_loaded: bool = False
+    dla: Any = None   # DlaPlacement of a DLA build's network layers
 
 
 def add_profiles(trt, builder, network, config, profiles: dict) -> int | None:
@@ -153,6 +156,80 @@ def set_dla(trt, builder, config, core: int, gpu_name: str = "this GPU") -> None
         raise ConfigError("no such DLA core", expected=f"--dla 0 .. {cores - 1}", got=core)
     config.default_device_type = trt.DeviceType.DLA
     config.DLA_core = core
+    # Names-only layer information cannot tell DLA from GPU layers; detailed info can (inspector).
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+
+
+@dataclass(frozen=True)
+class DlaPlacement:
+    """Where a DLA build's layers run (GPU fallback moves what DLA cannot run, silently): the
+    network's layers by ``config.can_run_on_DLA`` before the build, the engine's layers by the
+    engine inspector after it (None where it could not say)."""
+
+    core: int
+    network_layers: int
+    network_on_dla: int
+    gpu_layers: tuple[str, ...]         # "name (type)" of the network layers DLA cannot run
+    engine_layers: int | None = None
+    engine_on_dla: int | None = None
+    engine_note: str = ""
+
+    def network_lines(self) -> list[str]:
+        if self.network_layers and not self.network_on_dla:
+            return [(f"warning: no layer can run on DLA core {self.core}: the whole engine runs on the GPU "
+                     "(DLA needs fp16 or int8, static shapes and the layers of TensorRT's DLA support table)")]
+        line = f"DLA core {self.core}: {self.network_on_dla} of {self.network_layers} network layers can run on DLA"
+        n = len(self.gpu_layers)
+        if n:
+            line += (f"; {n} {'falls' if n == 1 else 'fall'} back to the GPU: " + ", ".join(self.gpu_layers[:5])
+                     + (f" and {n - 5} more" if n > 5 else ""))
+        return [line]
+
+    def engine_lines(self) -> list[str]:
+        if self.engine_on_dla is not None:
+            return [(f"DLA core {self.core}: the engine runs {self.engine_on_dla} of {self.engine_layers} layers on "
+                     f"DLA, {self.engine_layers - self.engine_on_dla} on the GPU (engine inspector)")]
+        return [f"DLA core {self.core}: {self.engine_note}; the network count above is the estimate"]
+
+
+def dla_network_placement(config, network, core: int) -> DlaPlacement:
+    """Ask TensorRT, layer by layer, whether DLA core ``core`` can run it under ``config``."""
+    gpu = []
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        if not config.can_run_on_DLA(layer):
+            gpu.append(f"{layer.name} ({getattr(layer.type, 'name', layer.type)})")
+    return DlaPlacement(core, network.num_layers, network.num_layers - len(gpu), tuple(gpu))
+
+
+def _on_dla(info) -> bool | None:
+    """One engine inspector entry: detailed ones (dicts) name the layer type, and a DLA loadable's
+    says DLA; names-only entries (str) do not tell."""
+    if not isinstance(info, dict):
+        return None
+    return "dla" in f"{info.get('LayerType', '')} {info.get('TacticName', '')}".lower()
+
+
+def dla_engine_placement(trt, plan_bytes: bytes, placement: DlaPlacement, logger) -> DlaPlacement:
+    """``placement`` with the engine's layer counts from the engine inspector (the plan is
+    deserialized on DLA core ``placement.core``; needs the board the build ran on)."""
+    from dataclasses import replace
+    try:
+        runtime = trt.Runtime(logger)
+        runtime.DLA_core = placement.core
+        engine = runtime.deserialize_cuda_engine(plan_bytes)
+        if engine is None:
+            return replace(placement, engine_note="the engine did not deserialize here for inspection")
+        info = json.loads(engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON))
+        del engine, runtime
+    except Exception as exc:  # noqa: BLE001 - the report must not fail a build that succeeded
+        return replace(placement, engine_note=f"could not inspect the engine ({type(exc).__name__}: {exc})")
+    layers = info.get("Layers", []) if isinstance(info, dict) else []
+    flags = [_on_dla(x) for x in layers]
+    if not layers or any(f is None for f in flags):
+        return replace(placement, engine_layers=len(layers),
+                       engine_note="the engine inspector does not say which device runs each layer")
+    return replace(placement, engine_layers=len(layers), engine_on_dla=sum(flags))
 
 
 def load_timing_cache(config, path: str | None, log=None):
@@ -187,13 +264,17 @@ def build_config(trt, builder, network, plan: PrecisionPlan, profiles: dict, *, 
         config.set_flag(trt.BuilderFlag.VERSION_COMPATIBLE)
     if workspace:
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace))
+    if plan.dla_core is not None:
+        check_dla_profiles(profiles, core=plan.dla_core)
     add_profiles(trt, builder, network, config, profiles)
+    dla = None
     if plan.dla_core is not None:
         set_dla(trt, builder, config, plan.dla_core, gpu_name)
+        dla = dla_network_placement(config, network, plan.dla_core)
     cache, loaded = load_timing_cache(config, timing_cache, log)
     if progress_monitor is not None:
         config.progress_monitor = progress_monitor
-    return ConfigHandles(config, cache, progress_monitor, loaded)
+    return ConfigHandles(config, cache, progress_monitor, loaded, dla)
 
 
 def serialize_network(builder, network, config) -> bytes:
@@ -223,6 +304,8 @@ class BuildResult:
     header: EngineHeader
     plan: PrecisionPlan
     seconds: float
+    dla: DlaPlacement | None = None     # DLA builds: layers on DLA and on the GPU
+    fp16: Any = None                    # fp16.Fp16Conversion where the ONNX was converted (TensorRT 11)
 
 
 def default_engine_path(onnx_path: str) -> str:
@@ -238,11 +321,15 @@ def _log(log, line: str) -> None:
 def build_engine(onnx_path, out=None, *, precision: str = "fp16", shapes=None, workspace=None,
                  dla_core: int | None = None, timing_cache: str | None = None,
                  version_compatible: bool = False, verbose: bool = False, progress=STDERR,
-                 log=print) -> BuildResult:
-    """Build ``onnx_path`` into an engine file (header + plan) at ``out`` (default: beside it).
+                 log=print, calib=None, fp16_converter: str = "auto") -> BuildResult:
+    """Build ``onnx_path`` into an engine file (the raw plan, its sidecar beside it) at ``out`` (default: beside it).
 
     ``shapes``: None, ``"1x3x512x512"``, ``"MIN:OPT:MAX"`` or {input: spec}; ``workspace``: bytes
     or ``"2G"``; ``progress``: a stream for the progress bar, or None; ``log``: one line per step.
+    ``calib``: frames (N x H x W x 3 uint8 BGR), a calib.npz, an image folder, video or data spec:
+    where the ONNX is converted to float16 (TensorRT 11), nodes whose activations on them pass the
+    float16 range stay float32. ``fp16_converter``: ``auto`` (ModelOpt AutoCast where it imports,
+    else edgeseg's), ``autocast`` or ``edgeseg`` (:func:`edgeseg.backends.tensorrt.fp16.convert_for_build`).
     """
     from .shapes import parse_workspace
     from .source import load_source, resolve_profiles
@@ -252,6 +339,12 @@ def build_engine(onnx_path, out=None, *, precision: str = "fp16", shapes=None, w
     src = load_source(onnx_path)
     validate_request(precision, qdq=src.qdq, dla_core=dla_core)
     profiles = resolve_profiles(src, shapes)
+    if dla_core is not None:
+        _checked(check_dla_profiles, onnx_path, profiles, core=dla_core, layout=src.meta.layout)
+    from .fp16 import CONVERTERS, check_calib
+    if fp16_converter not in CONVERTERS:
+        raise ConfigError("unknown fp16 converter", expected=" | ".join(CONVERTERS), got=fp16_converter)
+    check_calib(calib)
     out = os.fspath(out) if out is not None else default_engine_path(onnx_path)
     if os.path.abspath(out) == os.path.abspath(onnx_path):
         raise ConfigError("the engine would overwrite the ONNX", got=out, fix="--out model.engine")
@@ -268,12 +361,19 @@ def build_engine(onnx_path, out=None, *, precision: str = "fp16", shapes=None, w
         _log(log, f"  note: {note}")
 
     logger = trt_logger(trt, verbose)
+    conversion = None
     if plan.convert_fp16:
-        from .fp16 import to_float16
-        source, path = to_float16(src.model).SerializeToString(), onnx_path
-        _log(log, "  converted the ONNX to float16 (float32 inputs and outputs kept)")
+        from .fp16 import calibration_tensors, convert_for_build
+        tensors = calibration_tensors(calib, src.meta) if calib is not None else None
+        conversion = convert_for_build(src.model, path=onnx_path, tensors=tensors, converter=fp16_converter)
+        source, path = conversion.model.SerializeToString(), onnx_path
+        for line in conversion.lines():
+            _log(log, f"  {line}")
     else:
         source, path = onnx_path, None
+        if calib is not None:
+            _log(log, "  note: the calibration frames are not used: only a float16 conversion of the ONNX "
+                      "(TensorRT 11 fp16) checks activation ranges")
     builder, network, parser = network_from_onnx(source, network_flags(trt, plan), trt=trt, logger=logger,
                                                  path=path)
     from .progress import ElapsedTicker, make_progress_monitor
@@ -283,6 +383,8 @@ def build_engine(onnx_path, out=None, *, precision: str = "fp16", shapes=None, w
                            gpu_name=gpu.name, log=log)
     if timing_cache:
         _log(log, f"  timing cache: {timing_cache} ({'reused' if handles.timing_cache_loaded else 'new'})")
+    for line in handles.dla.network_lines() if handles.dla else ():
+        _log(log, f"  {line}")
     try:
         with ElapsedTicker("building", file=progress if monitor is None else None):
             plan_bytes = serialize_network(builder, network, handles.config)
@@ -293,6 +395,11 @@ def build_engine(onnx_path, out=None, *, precision: str = "fp16", shapes=None, w
     if timing_cache:
         save_timing_cache(handles.config, timing_cache)
     del parser  # the network's weights were the parser's until the plan was serialized
+    dla = None
+    if handles.dla is not None:
+        dla = dla_engine_placement(trt, plan_bytes, handles.dla, logger)
+        for line in dla.engine_lines():
+            _log(log, f"  {line}")
 
     meta = src.meta.replace(precision=plan.engine_precision, provenance={
         **src.meta.provenance, "build": {"tensorrt": trt.__version__, "gpu": gpu.name, "precision": precision,
@@ -307,15 +414,27 @@ def build_engine(onnx_path, out=None, *, precision: str = "fp16", shapes=None, w
     _log(log, f"wrote {out} ({len(plan_bytes) / 1e6:.1f} MB plan, {seconds:.1f} s)"
               + ("; load it with runtime.engine_host_code_allowed = True (version-compatible)"
                  if version_compatible else ""))
-    return BuildResult(out, header, plan, seconds)
+    return BuildResult(out, header, plan, seconds, dla, conversion)
+
+
+def _checked(check, path, *args, **kw):
+    """Run ``check``; an EdgesegError without a path gets ``path`` (the file it was checked for)."""
+    from ...errors import EdgesegError
+    try:
+        check(*args, **kw)
+    except EdgesegError as exc:
+        if exc.path is not None:
+            raise
+        raise type(exc)(exc.what, expected=exc.expected, got=exc.got, fix=exc.fix, path=path) from exc
 
 
 def wrap_plan(plan_path, onnx_path, out, *, precision: str, shapes=None, dla_core: int | None = None,
               version_compatible: bool = False, log=print) -> EngineHeader:
-    """Give a raw TensorRT plan (trtexec's) edgeseg's header, with the meta of the ONNX it was built
-    from. Run it on the machine that built the plan: the plan is deserialized here to prove that
-    this TensorRT and GPU load it, and their versions go into the header."""
-    from .header import MAGIC, RAW_PLAN_MAGIC
+    """Give a raw TensorRT plan (trtexec's) edgeseg's sidecar, with the meta of the ONNX it was
+    built from: ``out`` is the plan as it was (an Ultralytics-style JSON prefix dropped) and
+    ``out.meta.json`` beside it. Run it on the machine that built the plan: the plan is deserialized
+    here to prove that this TensorRT and GPU load it, and their versions go into the sidecar."""
+    from .header import MAGIC, RAW_PLAN_MAGIC, sidecar_path
     from .source import load_source, resolve_profiles
     plan_path = os.fspath(plan_path)
     if not os.path.isfile(plan_path):
@@ -323,7 +442,11 @@ def wrap_plan(plan_path, onnx_path, out, *, precision: str, shapes=None, dla_cor
     with open(plan_path, "rb") as f:
         plan_bytes = f.read()
     if plan_bytes.startswith(MAGIC):
-        raise ConfigError("this engine already has edgeseg's header", path=plan_path, fix="use it as it is")
+        raise ConfigError("this engine already has edgeseg's header", path=plan_path,
+                          fix=f"use it as it is, or edgeseg build --unwrap {plan_path}")
+    if os.path.exists(sidecar_path(plan_path)):
+        raise ConfigError("this plan already has edgeseg's sidecar", path=plan_path,
+                          got=sidecar_path(plan_path), fix="use it as it is")
     if not plan_bytes.startswith(RAW_PLAN_MAGIC):
         n = int.from_bytes(plan_bytes[:4], "little") if len(plan_bytes) >= 8 else 0
         if 0 < n < len(plan_bytes) and plan_bytes[4 + n:8 + n] == RAW_PLAN_MAGIC:

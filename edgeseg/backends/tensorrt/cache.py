@@ -3,8 +3,10 @@
 ``Segmenter("model.onnx", backend="tensorrt")`` calls :func:`cached_engine`, which returns the path
 of an engine built earlier with the same key, or builds it (once, even with several processes
 asking at the same time: an fcntl lock guards each key). Engines live in
-``$EDGESEG_CACHE/engines/<key>.engine`` (default ``~/.cache/edgeseg/engines``), beside one
-timing cache per TensorRT version and GPU, so later builds on that device are faster.
+``$EDGESEG_CACHE/engines/<key>.engine`` (default ``~/.cache/edgeseg/engines``), each a raw plan with
+its sidecar ``<key>.engine.meta.json`` (a pair whose sidecar is lost or belongs to another plan is
+built again), beside one timing cache per TensorRT version and GPU, so later builds on that device
+are faster.
 
 >>> k = cache_key(onnx_sha256="ab" * 32, precision="fp16", shapes={"input": "1x3x64x64"},
 ...               tensorrt="10.3.0", gpu="Orin", compute_capability="8.7", dla_core=None)
@@ -24,7 +26,7 @@ import re
 from ...errors import EdgesegError
 from .shapes import _spec_triplet
 
-KEY_VERSION = 1     # bump when the engine format or the build recipe changes
+KEY_VERSION = 2     # bump when the engine format or the build recipe changes (2: plan + sidecar)
 
 
 def cache_dir() -> str:
@@ -88,12 +90,12 @@ def _usable(path: str, sha: str, trt_version: str, gpu, log) -> bool:
     if not os.path.isfile(path):
         return False
     try:
-        h = read_header(path)
+        # verify: the plan's sha256 against its sidecar, so a damaged or mismatched pair is rebuilt
+        # here rather than refused by the runner
+        h = read_header(path, verify=True)
         check_compatible(h, trt_version, gpu.name, gpu.compute_capability, engine_path=path)
         if h.onnx_sha256 != sha:
             raise EdgesegError("cached engine was built from another ONNX")
-        if os.path.getsize(path) < h.plan_size:
-            raise EdgesegError("cached engine is truncated")
         return True
     except EdgesegError as exc:
         if log is not None:
@@ -133,5 +135,6 @@ def cached_engine(onnx_path: str, *, precision: str = "fp16", shapes=None, dla_c
         build_engine(onnx_path, path, precision=precision, shapes=profiles, workspace=workspace,
                      dla_core=dla_core, timing_cache=timing_cache_path(folder, trt.__version__, gpu.name,
                                                                         gpu.compute_capability),
-                     log=log)
+                     # a build at run time is on the deploy side: AutoCast would import torch there
+                     fp16_converter="edgeseg", log=log)
     return path

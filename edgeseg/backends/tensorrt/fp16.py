@@ -1,8 +1,13 @@
-"""``to_float16``: a float32 ONNX -> float16 compute with float32 inputs and outputs.
+"""Float16 graphs for TensorRT 11's strongly typed fp16 builds.
 
-TensorRT 11 networks are strongly typed (the ONNX's tensor types are the precision), so an fp16
-engine is built from a converted graph. The conversion follows each op's schema for the graph's
-opset, so nothing is cast where ONNX would reject it:
+TensorRT 11 networks are strongly typed (the ONNX's tensor types are the precision; BuilderFlag
+has no FP16), so an fp16 engine is built from a converted graph. :func:`convert_for_build` is
+what the builder calls: ModelOpt AutoCast where it imports (NVIDIA's migration guide), else
+:func:`to_float16`; calibration frames (:func:`calibration_tensors`) feed the range check that
+keeps in float32 the nodes whose activations pass the float16 range (:func:`fp16_range_check`).
+
+``to_float16`` (a float32 ONNX -> float16 compute with float32 inputs and outputs) follows each
+op's schema for the graph's opset, so nothing is cast where ONNX would reject it:
 
 - float32 initializers and ``Constant`` tensors become float16 where their consumer takes float16
   (values clipped to the float16 range); a slot the op types as float32 only keeps the float32 copy
@@ -34,9 +39,16 @@ True
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from ...errors import ModelError
+from ...errors import ConfigError, MissingDependencyError, ModelError
 from ...lazy import require
 
 FP16_MAX = float(np.finfo(np.float16).max)
@@ -49,7 +61,7 @@ def _schema(onnx, node, opsets):
         return None
     try:
         return onnx.defs.get_schema(node.op_type, opsets.get("", opsets.get("ai.onnx", 17)), "")
-    except Exception:
+    except Exception:  # noqa: BLE001 - no schema for this op/opset: treated as an unknown op (float32)
         return None
 
 
@@ -65,8 +77,16 @@ def _slot_types(schema, index: int, io: str):
     return None, {p.type_str}
 
 
-def to_float16(model):
-    """A float16 copy of ``model`` (an ``onnx.ModelProto``) with float32 inputs and outputs."""
+def node_id(node, index: int) -> str:
+    """How a node is named in reports and ``keep_fp32``: its name, else its first output."""
+    return node.name or (node.output[0] if node.output else f"node {index}")
+
+
+def to_float16(model, keep_fp32=()):
+    """A float16 copy of ``model`` (an ``onnx.ModelProto``) with float32 inputs and outputs.
+
+    ``keep_fp32``: nodes (:func:`node_id`) that compute in float32, their float16 inputs cast up
+    and their outputs cast down where float16 nodes read them (see :func:`fp16_range_check`)."""
     onnx = require("onnx", "converting an ONNX to float16")
     from onnx import TensorProto, helper, numpy_helper
     FLOAT, HALF = TensorProto.FLOAT, TensorProto.FLOAT16
@@ -81,11 +101,16 @@ def to_float16(model):
                              got=f"{node.op_type} node {node.name!r}",
                              fix="simplify the model (onnxsim) so control flow is folded, or build fp32")
     opsets = {o.domain: o.version for o in model.opset_import}
+    keep = set(keep_fp32)
+    unknown = keep - {node_id(n, k) for k, n in enumerate(g.node)}
+    if unknown:
+        raise ModelError("keep_fp32 names no such node", got=", ".join(sorted(unknown)[:5]),
+                         expected="node names of the graph (or a nameless node's first output)")
 
     # Original element types and ranks, from shape inference on the float32 model.
     try:
         inferred = onnx.shape_inference.infer_shapes(model).graph
-    except Exception:
+    except Exception:  # noqa: BLE001 - shape inference is a help here; the graph's own value_info then
         inferred = g
     elem, rank = {}, {}
     for vi in list(inferred.value_info) + list(inferred.input) + list(inferred.output):
@@ -97,14 +122,15 @@ def to_float16(model):
     # Float32 constants (initializers and Constant nodes) are converted per consuming slot.
     consts32 = {i.name: numpy_helper.to_array(i) for i in g.initializer if i.data_type == FLOAT}
     other_inits = [i for i in g.initializer if i.data_type != FLOAT]
-    nodes = []
+    nodes, kept = [], []
     graph_outputs = {o.name for o in g.output}
-    for node in g.node:
+    for index, node in enumerate(g.node):
         if (node.op_type == "Constant" and len(node.attribute) == 1 and node.attribute[0].name == "value"
                 and node.attribute[0].t.data_type == FLOAT and node.output[0] not in graph_outputs):
             consts32[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
         else:
             nodes.append(node)
+            kept.append(node_id(node, index) in keep)
     for name, arr in consts32.items():
         elem[name], rank[name] = FLOAT, arr.ndim
     for i in other_inits:
@@ -129,8 +155,9 @@ def to_float16(model):
         if schema is None:
             fp32_node[k] = True
         else:
-            fp32_node[k] = any(rank.get(o, 99) <= 1 and o not in graph_outputs
-                               and any(slot32.get(c, False) for c in consumers.get(o, ())) for o in outs)
+            fp32_node[k] = kept[k] or any(rank.get(o, 99) <= 1 and o not in graph_outputs
+                                          and any(slot32.get(c, False) for c in consumers.get(o, ()))
+                                          for o in outs)
         out_vars = set()
         if schema is not None:
             out_vars = {_slot_types(schema, j, "out")[0] for j in range(len(n.output))} - {None}
@@ -266,3 +293,229 @@ def to_float16(model):
     del g.value_info[:]
     g.value_info.extend(keep_vi)
     return model
+
+
+# -- which nodes may compute in float16: the range check on calibration frames --------------------
+def fp16_range_check(model, tensors, limit: float = FP16_MAX) -> dict[str, float]:
+    """{node: largest |activation|} for the nodes whose float inputs or outputs pass ``limit`` on
+    ``tensors`` (a batch of the model's input, N on axis 0). The float32 model runs in ONNX Runtime
+    (CPU) with every float activation as an output, a frame (or a static batch) at a time; NaN or
+    inf in float32 counts as beyond. A node beyond it would produce or read inf in float16."""
+    onnx = require("onnx", "checking activation ranges for float16")
+    ort = require("onnxruntime", "checking activation ranges for float16")
+    from onnx import TensorProto, helper
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    g = probe.graph
+    consts = {i.name for i in g.initializer} | {n.output[0] for n in g.node if n.op_type == "Constant"}
+    try:
+        inferred = onnx.shape_inference.infer_shapes(probe).graph
+    except Exception:  # noqa: BLE001 - untyped tensors are probed anyway, by their values' dtype
+        inferred = g
+    typed = {vi.name: vi for vi in inferred.value_info}
+    outputs = {o.name for o in g.output}
+    for n in g.node:
+        for o in n.output:
+            if o and o not in outputs and o not in consts:
+                vi = typed.get(o)
+                if vi is None or vi.type.tensor_type.elem_type in (TensorProto.FLOAT, TensorProto.UNDEFINED):
+                    g.output.append(helper.make_empty_tensor_value_info(o))
+                    outputs.add(o)
+    feed = next(i for i in g.input if i.name not in consts)
+    dim0 = feed.type.tensor_type.shape.dim[0] if feed.type.tensor_type.shape.dim else None
+    step = dim0.dim_value if dim0 is not None and dim0.dim_value > 0 else 1
+    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    tensors = np.asarray(tensors)
+    absmax = {feed.name: _absmax(tensors)}
+    for i in range(0, len(tensors) - step + 1, step):
+        for name, value in zip(names, session.run(names, {feed.name: tensors[i:i + step]})):
+            if np.issubdtype(np.asarray(value).dtype, np.floating):
+                absmax[name] = max(absmax.get(name, 0.0), _absmax(value))
+    beyond = {}
+    for k, n in enumerate(model.graph.node):
+        seen = [absmax[t] for t in [*n.input, *n.output] if t in absmax and t not in consts]
+        if seen and max(seen) > limit:
+            beyond[node_id(n, k)] = max(seen)
+    return beyond
+
+
+def _absmax(a) -> float:
+    a = np.asarray(a, np.float32)
+    if a.size == 0:
+        return 0.0
+    m = float(np.abs(a).max())
+    return m if np.isfinite(m) and np.isfinite(a).all() else float("inf")
+
+
+# -- the conversion a TensorRT 11 fp16 build runs: ModelOpt AutoCast, else to_float16 ---------------
+CONVERTERS = ("auto", "autocast", "edgeseg")
+AUTOCAST_INSTALL = 'pip install "nvidia-modelopt[onnx]" (it needs torch; on a CPU-only machine the CPU wheel)'
+
+
+@dataclass(frozen=True)
+class Fp16Conversion:
+    """A float16 graph for a strongly typed build, and what was kept float32 and why."""
+
+    model: Any
+    converter: str                  # "autocast" | "edgeseg"
+    nodes: int                      # nodes of the float32 graph
+    kept_fp32: tuple[str, ...]      # nodes left float32 by the range check
+    frames: int = 0                 # calibration frames the range check ran on (0: none)
+    notes: tuple[str, ...] = ()
+
+    def lines(self) -> list[str]:
+        kept = (f"kept {len(self.kept_fp32)} of {self.nodes} nodes in float32"
+                + (f" ({', '.join(self.kept_fp32[:5])}{' ...' if len(self.kept_fp32) > 5 else ''})"
+                   if self.kept_fp32 else ""))
+        if self.converter == "autocast":
+            head = "converted the ONNX to float16 with ModelOpt AutoCast (float32 inputs and outputs kept)"
+            check = (f"AutoCast's range check (|x| > 512) on {self.frames} calibration frames" if self.frames else
+                     "AutoCast's range check ran on random inputs only, not on real frames: pass --calib")
+            return [*self.notes, f"{head}: {kept}, {check}"]
+        head = "converted the ONNX to float16 with edgeseg's to_float16 (float32 inputs and outputs kept)"
+        if not self.frames:
+            return [*self.notes, (f"{head}; no range check was made (no --calib): activations beyond "
+                                  f"+-{FP16_MAX:.0f} would overflow to inf; pass --calib to keep such nodes float32")]
+        return [*self.notes, (f"{head}: {kept}, their activations pass +-{FP16_MAX:.0f} on {self.frames} "
+                              "calibration frames")]
+
+
+def _modelopt_autocast():
+    """``modelopt.onnx.autocast.convert_to_mixed_precision``; ImportError where it cannot import."""
+    from modelopt.onnx.autocast import convert_to_mixed_precision
+    return convert_to_mixed_precision
+
+
+@contextlib.contextmanager
+def _quiet(buf):
+    """AutoCast logs INFO lines through handlers bound at import and Polygraphy prints to stdout:
+    silence both for the call (the tail goes into the error if it fails)."""
+    loggers = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.startswith("modelopt")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _autocast(convert, model, path, tensors):
+    """AutoCast on ``path`` (``model`` saved there), with ``tensors`` as its calibration data."""
+    onnx = require("onnx")
+    from ...utils.atomic import private_tempdir
+    buf = io.StringIO()
+    with private_tempdir("edgeseg-autocast-") as tmp:
+        if path is None:
+            path = os.path.join(tmp, "model.onnx")
+            onnx.save(model, path)
+        calib = None
+        if tensors is not None:
+            feed = next(i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer})
+            calib = os.path.join(tmp, "calib.npz")
+            np.savez(calib, **{feed: np.asarray(tensors)})
+        try:
+            with _quiet(buf):
+                out = convert(path, low_precision_type="fp16", keep_io_types=True, calibration_data=calib)
+        except Exception as exc:  # AutoCast/ORT/Polygraphy internals: say which tool failed
+            tail = buf.getvalue().strip().splitlines()[-6:]
+            raise ModelError("ModelOpt AutoCast could not convert the ONNX to float16", path=path,
+                             got="\n    ".join([f"{type(exc).__name__}: {str(exc)[:300]}", *tail]),
+                             fix="build with fp16_converter='edgeseg' (edgeseg's own conversion)") from exc
+    have = {p.key for p in out.metadata_props}
+    for p in model.metadata_props:  # AutoCast drops metadata_props: the ModelMeta must travel
+        if p.key not in have:
+            out.metadata_props.add(key=p.key, value=p.value)
+    return out
+
+
+def _float32_nodes(model, ids) -> tuple[str, ...]:
+    """Which of the source nodes ``ids`` compute in float32 in the converted ``model``."""
+    onnx = require("onnx")
+    from onnx import TensorProto
+    try:
+        g = onnx.shape_inference.infer_shapes(model).graph
+    except Exception:  # noqa: BLE001 - AutoCast's own value_info then
+        g = model.graph
+    elem = {vi.name: vi.type.tensor_type.elem_type for vi in [*g.value_info, *g.input, *g.output]}
+    by_name = {n.name: n for n in model.graph.node if n.name}
+    return tuple(i for i in ids if i in by_name
+                 and any(elem.get(o) == TensorProto.FLOAT for o in by_name[i].output))
+
+
+def convert_for_build(model, *, path=None, tensors=None, converter: str = "auto") -> Fp16Conversion:
+    """The float16 graph for a strongly typed (TensorRT 11) fp16 build, as NVIDIA's migration guide
+    says: ModelOpt AutoCast (``keep_io_types=True``) where it imports (``auto``, ``autocast``),
+    else :func:`to_float16`. ``tensors`` (preprocessed calibration frames) feed the range check
+    that keeps nodes float32; without them there is none (edgeseg) or AutoCast's random inputs."""
+    if converter not in CONVERTERS:
+        raise ConfigError("unknown fp16 converter", expected=" | ".join(CONVERTERS), got=converter)
+    frames = 0 if tensors is None else len(tensors)
+    ids = [node_id(n, k) for k, n in enumerate(model.graph.node) if n.op_type != "Constant"]
+    notes: list[str] = []
+    if converter in ("auto", "autocast"):
+        try:
+            convert = _modelopt_autocast()
+        except Exception as exc:  # modelopt or one of its imports (torch, polygraphy) is missing or broken
+            if converter == "autocast":
+                raise MissingDependencyError("ModelOpt AutoCast is not importable", got=f"{type(exc).__name__}: {exc}",
+                                             fix=AUTOCAST_INSTALL) from exc
+            notes.append(f"ModelOpt AutoCast is not importable ({type(exc).__name__}: {str(exc)[:120]}); "
+                         f"using edgeseg's to_float16 ({AUTOCAST_INSTALL} to use it)")
+        else:
+            try:
+                out = _autocast(convert, model, path, tensors)
+                return Fp16Conversion(out, "autocast", len(ids), _float32_nodes(out, ids), frames, tuple(notes))
+            except ModelError as exc:
+                if converter == "autocast":
+                    raise
+                notes.append(f"ModelOpt AutoCast failed ({exc.got.splitlines()[0] if exc.got else exc.what}); "
+                             "using edgeseg's to_float16")
+    keep = tuple(fp16_range_check(model, tensors)) if tensors is not None else ()
+    return Fp16Conversion(to_float16(model, keep), "edgeseg", len(ids), keep, frames, tuple(notes))
+
+
+# -- calibration frames for the range check ------------------------------------------------------
+def check_calib(calib) -> None:
+    """The cheap checks on ``calib`` (before TensorRT or any frame is read): a missing .npz, a
+    source that does not exist, or a value of the wrong kind is an error now, not after minutes."""
+    if calib is None or isinstance(calib, np.ndarray):
+        return
+    from ...quantize.calibration import CalibrationSet, _source_kind
+    if isinstance(calib, CalibrationSet):
+        return
+    sources = [calib] if isinstance(calib, (str, os.PathLike)) else calib
+    if not isinstance(sources, (list, tuple)) or not sources:
+        raise ConfigError("cannot use this as calibration frames", got=type(calib).__name__,
+                          expected="frames (N x H x W x 3 uint8 BGR), a calib.npz, an image folder, a video "
+                                   "or a data spec")
+    if all(isinstance(f, np.ndarray) for f in sources):
+        return
+    for src in map(os.fspath, sources):
+        if src.endswith(".npz"):
+            if not os.path.isfile(src):
+                from ...errors import DataError
+                raise DataError("calibration file not found", path=src, fix="make it with edgeseg calibrate")
+        else:
+            _source_kind(src)
+
+
+def calibration_tensors(calib, meta, num: int = 64) -> np.ndarray:
+    """``calib`` -> the model's input batch, preprocessed exactly as the runtime does: frames (an
+    array N x H x W x 3 or one frame, uint8 BGR, any size), a CalibrationSet, a calib.npz, or
+    image folders / videos / data specs (``num`` frames read from them)."""
+    from ...preprocess import preprocess_batch
+    from ...quantize.calibration import CalibrationSet, load_or_build
+    check_calib(calib)
+    if isinstance(calib, np.ndarray):
+        frames = [calib] if calib.ndim in (2, 3) else list(calib)
+    elif isinstance(calib, (list, tuple)) and calib and all(isinstance(f, np.ndarray) for f in calib):
+        frames = list(calib)
+    else:
+        src = calib if isinstance(calib, CalibrationSet) else (
+            os.fspath(calib) if isinstance(calib, (str, os.PathLike)) else [os.fspath(c) for c in calib])
+        return load_or_build(src, meta, num, file=None).tensors(meta)
+    return preprocess_batch(frames, meta)

@@ -9,7 +9,9 @@ version once) instead of testing versions here and there:
 - TensorRT 11.x: ``BuilderFlag`` has no FP16/INT8/BF16/precision-constraint members and the
   ``IInt8*Calibrator`` classes are gone; networks are strongly typed (the precision is the ONNX
   graph's tensor types). fp16 therefore means converting the ONNX to float16 first
-  (:func:`edgeseg.backends.tensorrt.fp16.to_float16`, float32 inputs/outputs kept); int8 means the Q/DQ model.
+  (:func:`edgeseg.backends.tensorrt.fp16.convert_for_build`, float32 inputs/outputs kept); int8 means the Q/DQ model.
+- DLA runs fp16 or int8 only: a 10.x DLA int8 plan sets FP16 beside INT8, or every layer outside
+  the Q/DQ pairs would stay fp32 and fall back to the GPU.
 
 >>> p = precision_plan("10.3.0", "best", qdq=True)
 >>> p.builder_flags, p.network_flags, p.convert_fp16, p.engine_precision
@@ -78,7 +80,7 @@ class TrtCapabilities:
     dla_note: str
 
     @classmethod
-    def for_version(cls, version) -> "TrtCapabilities":
+    def for_version(cls, version) -> TrtCapabilities:
         v = parse_trt_version(version)
         major = v[0]
         if major < 10:
@@ -156,11 +158,17 @@ def precision_plan(tensorrt, precision: str, *, qdq: bool, dla_core: int | None 
     builder: list[str] = []
     convert = False
     if caps.weakly_typed:                                   # TensorRT 10.x
-        if precision in ("fp16", "best"):
+        # DLA runs fp16 or int8 only: with INT8 alone every layer outside a Q/DQ pair stays fp32
+        # and, with GPU fallback, silently runs on the GPU; FP16 lets those layers stay on DLA.
+        dla_int8 = dla_core is not None and precision == "int8"
+        if precision in ("fp16", "best") or dla_int8:
             builder.append("FP16")
         if precision in ("int8", "best") and qdq:
             builder.append("INT8")
-        if precision == "int8":
+        if dla_int8:
+            notes.append("DLA: FP16 beside INT8, so the layers outside the Q/DQ pairs run fp16 on DLA "
+                         "instead of fp32 on the GPU")
+        elif precision == "int8":
             notes.append("layers outside the Q/DQ pairs run in fp32; --precision best adds fp16 for them")
     else:                                                   # TensorRT 11.x: strongly typed
         network = ("STRONGLY_TYPED",)
@@ -171,13 +179,17 @@ def precision_plan(tensorrt, precision: str, *, qdq: bool, dla_core: int | None 
         if qdq:
             notes.append("strongly typed: Q/DQ layers run int8, the other layers in the graph's float32; "
                          "for fp16 there, quantize with an fp16 high-precision type (ModelOpt AutoCast)")
+        if qdq and dla_core is not None:
+            notes.append("DLA: the float32 layers outside the Q/DQ pairs cannot run on DLA and fall back to "
+                         "the GPU (see the layer count after the build); quantize with an fp16 high-precision "
+                         "type to keep them on DLA")
     if precision == "best" and not qdq:
         notes.append("best without Q/DQ nodes is fp16; quantize with --target tensorrt to add int8")
     if dla_core is not None:
         builder.append("GPU_FALLBACK")
         notes.append(f"DLA core {dla_core} with GPU fallback for layers DLA cannot run")
     engine = {"fp32": "fp32", "fp16": "fp16", "int8": "int8"}.get(precision)
-    if precision == "best":
+    if precision == "best" or (precision == "int8" and "FP16" in builder):
         engine = ("mixed" if caps.weakly_typed else "int8") if qdq else "fp16"
     return PrecisionPlan(tensorrt=caps.version, precision=precision, network_flags=network,
                          builder_flags=tuple(builder), convert_fp16=convert, dla_core=dla_core,

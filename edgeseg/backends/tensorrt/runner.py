@@ -1,4 +1,4 @@
-"""The TensorRT runner: an edgeseg engine file (header + plan), or an ONNX built once into the cache.
+"""The TensorRT runner: an engine (a raw plan and its sidecar), or an ONNX built once into the cache.
 
 Written against the TensorRT 10 and 11 tensor API (``execute_async_v3`` with named tensor
 addresses); every TensorRT name used here is checked against both versions' API by
@@ -6,9 +6,10 @@ addresses); every TensorRT name used here is checked against both versions' API 
 docs/tensorrt_api.md. CUDA memory and streams come from :mod:`edgeseg.backends.tensorrt.cuda`
 (pycuda or cuda-python). No torch, anywhere.
 
-The header is read and checked against this TensorRT and GPU *before* the plan reaches
-TensorRT, so a truncated, foreign or mismatched file is a clear :class:`ModelError`, never a
-crash inside the deserializer.
+The sidecar (or a legacy file's header) is read and checked against the plan and against this
+TensorRT and GPU *before* the plan reaches TensorRT, so a truncated, foreign or mismatched file is
+a clear :class:`ModelError`, never a crash inside the deserializer. A plan without a sidecar
+(trtexec's) runs with ``meta=`` given; TensorRT then checks versions itself.
 
 >>> parse_device("cuda:1"), parse_device("auto")
 (1, 0)
@@ -32,9 +33,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...errors import ConfigError, DataError, EdgesegError, ModelError
+from ...errors import ConfigError, DataError, EdgesegError, MissingDependencyError, ModelError
 from ...lazy import require
-from ...meta import ModelMeta
+from ...meta import ModelMeta, load_meta
+from ...utils.files import existing_file
 from ..base import Backend, TensorSpec
 from .cuda import CudaApi, CudaError, load_cuda
 
@@ -62,27 +64,11 @@ def _field(header, name: str, default=None):
     return getattr(header, name, default)
 
 
-def _header_meta(header, path: str) -> ModelMeta:
-    meta = _field(header, "meta")
-    if isinstance(meta, ModelMeta):
-        return meta
-    if not isinstance(meta, dict):
-        raise ModelError("the engine header carries no model meta", path=path,
-                         expected="an engine written by edgeseg build", got=type(meta).__name__,
-                         fix="rebuild it with `edgeseg build`")
-    return ModelMeta.from_dict(meta, path)
-
-
 def _onnx_meta(path: str) -> ModelMeta:
     """The meta of an ONNX file (onnx is a build-side dependency, as is building an engine)."""
+    from ..onnx_file import load_onnx
     from ..onnx_meta import get_onnx_meta
-    onnx = require("onnx", "building a TensorRT engine from ONNX")
-    try:
-        proto = onnx.load(path, load_external_data=False)
-    except Exception as exc:
-        raise ModelError("cannot read the ONNX file", path=path, got=f"{type(exc).__name__}: {str(exc)[:200]}",
-                         fix="the file is truncated or not ONNX; export it again") from exc
-    return get_onnx_meta(proto, path)
+    return get_onnx_meta(load_onnx(path, load_external_data=False), path)
 
 
 def _make_logger(trt, echo: str | None):
@@ -136,23 +122,24 @@ class TensorRTBackend(Backend):
     """``TensorRTBackend(path, device="auto", meta=None, *, precision=None, shapes=None,
     dla_core=None, workspace=None, streams=2, cuda="auto", log=print, trt_log="warning")``.
 
-    ``path``: ``.engine``/``.plan`` from ``edgeseg build``, or an ``.onnx`` (built once through the
-    engine cache; ``precision`` None picks int8 for Q/DQ models, else fp16). ``streams``: execution
-    contexts for :meth:`submit`/:meth:`collect`. ``cuda``: "auto" | "pycuda" | "cuda-python" or a
-    :class:`~edgeseg.backends.tensorrt.cuda.CudaApi`.
+    ``path``: ``.engine``/``.plan`` from ``edgeseg build`` (the plan, with its sidecar beside it),
+    another tool's plan with ``meta`` given (a ModelMeta or the path of a meta JSON), or an
+    ``.onnx`` (built once through the engine cache; ``precision`` None picks int8 for Q/DQ models,
+    else fp16). ``streams``: execution contexts for :meth:`submit`/:meth:`collect`. ``cuda``:
+    "auto" | "pycuda" | "cuda-python" or a :class:`~edgeseg.backends.tensorrt.cuda.CudaApi`.
     """
 
     kind = "tensorrt"
 
-    def __init__(self, path: str, device: str = "auto", meta: ModelMeta | None = None, *,
+    def __init__(self, path: str, device: str = "auto", meta: ModelMeta | str | None = None, *,
                  precision: str | None = None, shapes=None, dla_core: int | None = None,
                  workspace=None, streams: int = 2, cuda="auto", log=print, trt_log: str | None = "warning"):
         path = os.fspath(path)
         index = parse_device(device)
         if int(streams) < 1:
             raise ConfigError("streams must be at least 1", got=streams)
-        if not os.path.isfile(path):
-            raise ModelError("model file not found", path=path)
+        existing_file(path)
+        meta = load_meta(meta)
         build = {"precision": precision, "shapes": shapes, "dla_core": dla_core, "workspace": workspace}
         if path.lower().endswith(".onnx"):
             path, meta = self._build(path, meta, build, log)
@@ -161,9 +148,9 @@ class TensorRTBackend(Backend):
             raise ConfigError(f"{given} only apply when building from ONNX", path=path,
                               expected="an .onnx path with build options, or an engine without them",
                               got="an engine file (already built)", fix="drop the options, or pass the .onnx")
-        from .header import check_compatible, read_engine
-        header, plan = read_engine(path)  # pure python: bad files fail here, before TensorRT
-        meta = meta or _header_meta(header, path)
+        from .header import check_compatible, open_engine
+        loaded = open_engine(path, meta)  # pure python: bad files fail here, before TensorRT
+        header, plan, meta = loaded.header, loaded.plan, loaded.meta  # header None: a plan without facts
         self._cuda = None
         self._slots: list[_Slot] = []
         try:
@@ -187,7 +174,19 @@ class TensorRTBackend(Backend):
         return os.fspath(engine), meta
 
     def _open(self, path, header, plan, meta, index, streams, cuda, trt_log, check_compatible):
-        trt = require("tensorrt", "the TensorRT backend")
+        try:
+            trt = require("tensorrt", "the TensorRT backend")
+        except MissingDependencyError as exc:
+            # The facts were read without TensorRT: say which TensorRT and GPU the plan needs, so a
+            # user on the wrong machine learns both facts at once, not one per attempt.
+            needs = ("TensorRT, the version that built it (no sidecar names it), on the GPU it was built for"
+                     if header is None else
+                     f"TensorRT {_field(header, 'tensorrt')} (the exact version that built it) on "
+                     f"{_field(header, 'gpu')} (compute capability {_field(header, 'compute_capability')})")
+            raise MissingDependencyError(
+                "this engine needs TensorRT, which is not importable here", path=path, expected=needs,
+                got=exc.got, fix=f"{exc.fix}; or rebuild the engine on this device from its ONNX, or run "
+                                 "the .onnx with ONNX Runtime") from exc
         major = int(str(trt.__version__).split(".")[0])
         if major not in SUPPORTED_MAJORS:
             raise ModelError("this TensorRT is not supported", got=f"TensorRT {trt.__version__}",
@@ -195,7 +194,8 @@ class TensorRTBackend(Backend):
                              fix="install TensorRT 10 (JetPack 6) or 11")
         self._cuda = cuda if isinstance(cuda, CudaApi) else load_cuda(cuda, index)
         gpu, (cc_major, cc_minor) = self._cuda.device_info()
-        check_compatible(header, trt.__version__, gpu, f"{cc_major}.{cc_minor}", engine_path=path)
+        if header is not None:  # a plan without facts: TensorRT's deserializer checks it, and we quote it
+            check_compatible(header, trt.__version__, gpu, f"{cc_major}.{cc_minor}", engine_path=path)
         with self._cuda.activate():
             self._logger = _make_logger(trt, trt_log)
             self._runtime = trt.Runtime(self._logger)
@@ -211,7 +211,10 @@ class TensorRTBackend(Backend):
                 raise ModelError("TensorRT could not deserialize the engine", path=path,
                                  got=self._logger.tail(),
                                  fix="rebuild it on this device with `edgeseg build` (plans are "
-                                     "tied to a TensorRT version and GPU)")
+                                     "tied to a TensorRT version and GPU)"
+                                     + ("; this plan has no sidecar, so edgeseg could not check its "
+                                        "version first (version-compatible plans need one: edgeseg "
+                                        "build --version-compatible)" if header is None else ""))
             inputs, outputs = self._io_specs(trt, path, meta)
             super().__init__(meta, inputs, outputs, path)
             for i in range(streams):
@@ -244,8 +247,13 @@ class TensorRTBackend(Backend):
                              got=f"{outs[0].name} {outs[0].dtype} {outs[0].shape}",
                              fix="rebuild the engine from the ONNX that carries this meta")
         self._out_names = outputs
-        self._profile = lambda: engine.get_tensor_profile_shape(inputs[0], 0)
         return ins, outs
+
+    def _profile(self) -> list:
+        """(min, opt, max) of the input in profile 0. A method, not a stored closure: a closure
+        over the engine would keep it (and, through the bindings' keep_alive, the runtime) alive
+        after close(), until the garbage collector destroyed it in some thread, context gone."""
+        return self._engine.get_tensor_profile_shape(self.inputs[0].name, 0)
 
     # -- running ----------------------------------------------------------------------------
     def submit(self, batch: np.ndarray) -> Ticket:

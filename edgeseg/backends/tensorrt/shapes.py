@@ -15,8 +15,8 @@ Pure functions, validated against the ONNX input (its rank, static dims and chan
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from ...errors import ConfigError
 
@@ -64,7 +64,7 @@ class ProfileShape:
         return {"min": list(self.min), "opt": list(self.opt), "max": list(self.max)}
 
     @classmethod
-    def from_dict(cls, name: str, d: Mapping) -> "ProfileShape":
+    def from_dict(cls, name: str, d: Mapping) -> ProfileShape:
         return cls(name, d["min"], d["opt"], d["max"])
 
     def cli(self) -> str:
@@ -163,6 +163,30 @@ def resolve_profile(name: str, onnx_dims: Sequence, *, layout: str = "NCHW", spe
                           expected=f"{model_c} channels ({layout}, axis {c_axis})",
                           got=f"{mn[c_axis]}, {opt[c_axis]}, {mx[c_axis]}")
     return ProfileShape(name, mn, opt, mx)
+
+
+_AXES = {"NCHW": ("batch", "channel", "height", "width"), "NHWC": ("batch", "height", "width", "channel")}
+
+
+def check_dla_profiles(profiles: Mapping[str, ProfileShape], *, core: int, layout: str = "NCHW") -> None:
+    """DLA has no dynamic shapes (TensorRT's DLA restrictions: profile min = opt = max); with GPU
+    fallback on, a varying profile does not fail, it sends every layer to the GPU. Refuse it,
+    naming the first input and dimension that vary and the static shape that fits.
+
+    >>> check_dla_profiles({"input": ProfileShape("input", (1, 3, 64, 64), (1, 3, 64, 64), (1, 3, 64, 64))}, core=0)
+    """
+    for name, p in profiles.items():
+        if p.is_static:
+            continue
+        i = next(i for i, (a, b, c) in enumerate(zip(p.min, p.opt, p.max)) if not a == b == c)
+        axes = _AXES.get(layout, ())
+        what = f"dimension {i}" + (f" ({axes[i]})" if len(p.min) == len(axes) else "")
+        raise ConfigError(f"DLA needs a static shape: input '{name}' varies in its {what}",
+                          expected="min = opt = max in every dimension (DLA runs no dynamic shapes; with GPU "
+                                   "fallback every layer would run on the GPU)",
+                          got=f"{p.min[i]}, {p.opt[i]}, {p.max[i]} ({p.cli()})",
+                          fix=f"build one engine per shape, e.g. --shape {format_shape(p.opt)} --dla {core}, "
+                              "or drop --dla to keep the dynamic profile on the GPU")
 
 
 def _show(dims) -> str:

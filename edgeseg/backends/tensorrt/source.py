@@ -57,14 +57,8 @@ def load_source(path) -> OnnxSource:
     unreadable or carries no edgeseg meta, ConfigError if its Q/DQ nodes are not TensorRT's kind."""
     onnx = require("onnx", "reading the ONNX to build from")
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ModelError("ONNX file not found", path=path,
-                         fix="check the path; edgeseg export writes model.onnx")
-    try:
-        model = onnx.load(path)
-    except Exception as exc:
-        raise ModelError("cannot read the ONNX file", path=path, got=f"{type(exc).__name__}: {str(exc)[:200]}",
-                         fix="the file is truncated or not ONNX; export it again") from exc
+    from ..onnx_file import load_onnx
+    model = load_onnx(path)
     from ..onnx_meta import get_onnx_meta
     meta = get_onnx_meta(model, path)
     qdq = has_qdq(model)

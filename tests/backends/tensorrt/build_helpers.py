@@ -71,3 +71,23 @@ def qdq_model(*, zero_point_dtype=np.int8, opset: int = 17) -> onnx.ModelProto:
 def save(model: onnx.ModelProto, path) -> str:
     onnx.save(model, str(path))
     return str(path)
+
+
+def overflow_model(scale: float = 3e4) -> onnx.ModelProto:
+    """x -> Conv -> Relu -> Mul(scale) -> Div(scale) -> y (16x16, 4 classes): between the Mul and
+    the Div the activations pass float16's 65504 on real frames; the Conv's and Relu's do not."""
+    rng = np.random.default_rng(0)
+    inits = [nh.from_array(rng.normal(size=(4, 3, 3, 3)).astype(np.float32), "w1"),
+             nh.from_array(np.float32(scale), "big")]
+    nodes = [h.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+             h.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+             h.make_node("Mul", ["r1", "big"], ["m"], name="scale_up"),
+             h.make_node("Div", ["m", "big"], ["y"], name="scale_down")]
+    g = h.make_graph(nodes, "overflow", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 16, 16])],
+                     [h.make_tensor_value_info("y", T.FLOAT, [1, 4, 16, 16])], inits)
+    return _meta_model(g)
+
+
+def frames(n: int = 4, size=(16, 16), seed: int = 0) -> np.ndarray:
+    """``n`` BGR uint8 frames (what a camera gives, before preprocessing)."""
+    return np.random.default_rng(seed).integers(0, 256, (n, *size, 3), dtype=np.uint8)

@@ -10,7 +10,9 @@ are checked (``__slots__``).
 
 Plans are ``FAKE_MAGIC + JSON`` (:func:`fake_plan`): the engine's input shape, optimisation profile,
 tensor names, classes and output kind, plus what the builder was asked ("build"). The builder
-writes one for the network it parsed; the runtime deserializes nothing else. A fake engine reads
+writes one for the network it parsed; the runtime deserializes nothing else (FAKE_MAGIC starts with
+TensorRT's b"ftrt", so a raw plan is told from an edgeseg-headered file as a real one is, and a
+headered file handed to the runtime fails as on TensorRT). A fake engine reads
 its input (float32, NCHW) from fake device memory and writes ``logits[c] = (c + 1) * x[c % 3]``, or
 their argmax as int32 labels (:func:`reference`).
 
@@ -45,6 +47,11 @@ _REMOVED_IN_11 = {"FP16", "INT8", "BF16", "FP8", "OBEY_PRECISION_CONSTRAINTS", "
                   "DIRECT_IO", "REFIT"}
 _PHASES = (("Building engine", None, 2), ("Timing tactics", "Building engine", 3))
 _LABEL_TYPES = {onnx.TensorProto.INT32, onnx.TensorProto.INT64}
+# ONNX ops whose layers the fake DLA takes (TensorRT's "DLA Supported Layers": convolutions,
+# activations, pooling, element-wise, concat; Resize, Cast and shape ops are left to the GPU here).
+_DLA_OPS = {"Conv", "ConvTranspose", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "Add", "Sub", "Mul", "Max",
+            "Min", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization",
+            "QuantizeLinear", "DequantizeLinear"}
 
 
 def fake_plan(input_shape=(1, 3, 8, 8), classes=3, labels=False, profile=None, *,
@@ -130,6 +137,7 @@ class ICudaEngine:
     def __init__(self, spec, rec):
         self._spec, self._rec, self._names = spec, rec, tuple(spec["names"])
         self.num_io_tensors = 2
+        self.num_layers = len(spec.get("build", {}).get("layers", ()))
 
     def get_tensor_name(self, i):
         return self._names[i]
@@ -153,6 +161,52 @@ class ICudaEngine:
 
     def create_execution_context(self):
         return IExecutionContext(self)
+
+    def create_engine_inspector(self):
+        return EngineInspector(self)
+
+
+class EngineInspector:
+    """The layers the fake builder placed (DLA builds record them in the plan), as TensorRT's JSON:
+    names only unless the build asked for ProfilingVerbosity.DETAILED. How a real DLA layer reads
+    there is not known from a device yet; the fake says ``"LayerType": "DLA"``."""
+
+    def __init__(self, engine):
+        self._engine = engine
+        self.execution_context = None
+
+    def _rows(self):
+        build = self._engine._spec.get("build", {})
+        detailed = build.get("verbosity") == "DETAILED"
+        return [{"Name": name, "LayerType": "DLA" if device == "DLA" else kind} if detailed else name
+                for name, kind, device in build.get("layers", ())]
+
+    def get_engine_information(self, format):
+        return json.dumps({"Layers": self._rows(), "Bindings": list(self._engine._names)})
+
+    def get_layer_information(self, layer_index, format):
+        return json.dumps(self._rows()[layer_index])
+
+
+def _network_layers(model, layer_cls) -> list:
+    """One fake layer per ONNX node, knowing whether its float tensors are all float16 (None: it has
+    none, a shape computation) and whether it sits in a Q/DQ pair (Q/DQ, or fed by a DequantizeLinear)."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model).graph
+    except Exception:  # noqa: BLE001 - a graph ONNX cannot infer: types from the graph's own value_info
+        inferred = model.graph
+    elem = {vi.name: vi.type.tensor_type.elem_type
+            for vi in [*inferred.value_info, *inferred.input, *inferred.output]}
+    elem.update({i.name: i.data_type for i in model.graph.initializer})
+    floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16}
+    dq_out = {o for n in model.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    layers = []
+    for k, n in enumerate(model.graph.node):
+        ts = [elem.get(t) for t in [*n.input, *n.output] if t and elem.get(t) in floats]
+        quantized = n.op_type in ("QuantizeLinear", "DequantizeLinear") or any(i in dq_out for i in n.input)
+        fp16 = all(t == onnx.TensorProto.FLOAT16 for t in ts) if ts else None
+        layers.append(layer_cls(n.name or f"node_{k}", n.op_type, fp16, quantized))
+    return layers
 
 
 def _plan_of(network, config, build: dict) -> bytes:
@@ -179,6 +233,9 @@ def make_fake_trt(version: str = DEFAULT_VERSION, *, num_dla: int = 0, unsupport
     rec = trt.calls.append
     for obj in (ILogger, TensorIOMode, DataType, nptype, IExecutionContext, ICudaEngine):
         setattr(trt, obj.__name__, obj)
+    trt.EngineInspector = EngineInspector
+    trt.ProfilingVerbosity = enum.IntEnum("ProfilingVerbosity", {"LAYER_NAMES_ONLY": 0, "NONE": 1, "DETAILED": 2})
+    trt.LayerInformationFormat = enum.IntEnum("LayerInformationFormat", {"ONELINE": 0, "JSON": 1})
 
     flags = {k: v for k, v in _FLAGS_10.items() if major < 11 or k not in _REMOVED_IN_11}
     trt.BuilderFlag = enum.IntEnum("BuilderFlag", flags)
@@ -211,11 +268,19 @@ def make_fake_trt(version: str = DEFAULT_VERSION, *, num_dla: int = 0, unsupport
         def __init__(self, name, shape, dtype):
             self.name, self.shape, self.dtype = name, tuple(shape), dtype
 
+    class Layer:
+        """A network layer: ``name`` and ``type`` as ILayer has them; the rest is the fake's."""
+
+        def __init__(self, name, op, fp16, quantized):
+            self.name, self.type = name, types.SimpleNamespace(name=op.upper())
+            self._op, self._fp16, self._quantized = op, fp16, quantized
+
     class Network:
         def __init__(self, flags):
             self.flags = flags
             self._inputs, self._outputs = [], []
             self.input_types, self.output_types, self.initializer_types, self.ops = {}, {}, {}, []
+            self._layers = []
 
         @property
         def num_inputs(self):
@@ -230,6 +295,13 @@ def make_fake_trt(version: str = DEFAULT_VERSION, *, num_dla: int = 0, unsupport
 
         def get_output(self, i):
             return self._outputs[i]
+
+        @property
+        def num_layers(self):
+            return len(self._layers)
+
+        def get_layer(self, i):
+            return self._layers[i]
 
     class ParserError:
         def __init__(self, desc, node=-1, name="", op=""):
@@ -273,6 +345,7 @@ def make_fake_trt(version: str = DEFAULT_VERSION, *, num_dla: int = 0, unsupport
             net.output_types = {t.name: t.dtype for t in net._outputs}
             net.initializer_types = {i.name: i.data_type for i in g.initializer}
             net.ops = [n.op_type for n in g.node]
+            net._layers = _network_layers(model, Layer)
             return True
 
         def parse(self, model, path=None):
@@ -309,7 +382,7 @@ def make_fake_trt(version: str = DEFAULT_VERSION, *, num_dla: int = 0, unsupport
             return True
 
     class Config:
-        __slots__ = ("DLA_core", "_cache", "_profiles", "default_device_type", "flags", "pools",
+        __slots__ = ("DLA_core", "_cache", "_profiles", "default_device_type", "flags", "pools", "profiling_verbosity",
                      "progress_monitor")
 
         def __init__(self):
@@ -318,6 +391,7 @@ def make_fake_trt(version: str = DEFAULT_VERSION, *, num_dla: int = 0, unsupport
             self.DLA_core = -1
             self._cache = None
             self.progress_monitor = None
+            self.profiling_verbosity = trt.ProfilingVerbosity.LAYER_NAMES_ONLY
 
         def set_flag(self, flag):
             assert isinstance(flag, trt.BuilderFlag), flag
@@ -351,6 +425,19 @@ def make_fake_trt(version: str = DEFAULT_VERSION, *, num_dla: int = 0, unsupport
 
         def get_timing_cache(self):
             return self._cache
+
+        def can_run_on_DLA(self, layer):
+            """The fake DLA: a supported op, fp16 or int8 (10.x: by the flags; 11.x: by the graph's
+            types), and static shapes (a profile with min != max leaves DLA out)."""
+            static = all(mn == mx for p in self._profiles for mn, _, mx in p._shapes.values())
+            if major < 11:
+                typed = "FP16" in self.flags or ("INT8" in self.flags and layer._quantized)
+            else:
+                typed = layer._fp16 or layer._quantized
+            return layer._op in _DLA_OPS and layer._fp16 is not None and static and bool(typed)
+
+        def get_device_type(self, layer):
+            return self.default_device_type
 
     class Builder:
         def __init__(self, logger):
@@ -386,6 +473,10 @@ def make_fake_trt(version: str = DEFAULT_VERSION, *, num_dla: int = 0, unsupport
                 return None
             asked = {"flags": sorted(config.flags), "net_flags": network.flags,
                      "device": int(config.default_device_type), "dla": config.DLA_core}
+            if config.default_device_type == trt.DeviceType.DLA:  # where each layer landed (GPU fallback)
+                asked["layers"] = [[lay.name, lay.type.name, "DLA" if config.can_run_on_DLA(lay) else "GPU"]
+                                   for lay in network._layers]
+                asked["verbosity"] = config.profiling_verbosity.name
             return FakeHostMemory(_plan_of(network, config, asked))
 
     class Runtime:
@@ -404,7 +495,11 @@ def make_fake_trt(version: str = DEFAULT_VERSION, *, num_dla: int = 0, unsupport
             if spec is None:
                 self.logger.log(ILogger.ERROR, "IRuntime::deserializeCudaEngine: magic tag does not match")
                 return None
-            return ICudaEngine(spec, rec)
+            engine = ICudaEngine(spec, rec)
+            # pyCore.cpp binds deserialize_cuda_engine with py::keep_alive<0, 1>(): the engine keeps
+            # its runtime alive, so a leaked engine leaks the runtime too.
+            engine._keep_alive = self
+            return engine
 
     trt.Builder, trt.OnnxParser, trt.Runtime = Builder, OnnxParser, Runtime
     return trt

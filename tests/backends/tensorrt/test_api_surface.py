@@ -39,11 +39,16 @@ USED = [("Builder", "create_network"), ("Builder", "create_builder_config"),
         ("IProgressMonitor", "phase_finish"), ("INetworkDefinition", "get_input"),
         ("INetworkDefinition", "num_inputs"), ("ITensor", "name"), ("ITensor", "shape"),
         ("Runtime", "deserialize_cuda_engine"), ("Runtime", "engine_host_code_allowed"),
-        ("Logger", "WARNING"), ("Logger", "VERBOSE")]
+        ("Logger", "WARNING"), ("Logger", "VERBOSE"),
+        # DLA builds: where the layers run (before the build per layer, after it from the engine)
+        ("IBuilderConfig", "can_run_on_DLA"), ("IBuilderConfig", "profiling_verbosity"),
+        ("INetworkDefinition", "num_layers"), ("INetworkDefinition", "get_layer"), ("Runtime", "DLA_core"),
+        ("ICudaEngine", "create_engine_inspector"), ("EngineInspector", "get_engine_information")]
 ENUMS = [("MemoryPoolType", "WORKSPACE"), ("DeviceType", "DLA"), ("BuilderFlag", "GPU_FALLBACK"),
-         ("BuilderFlag", "VERSION_COMPATIBLE"), ("NetworkDefinitionCreationFlag", "STRONGLY_TYPED")]
+         ("BuilderFlag", "VERSION_COMPATIBLE"), ("NetworkDefinitionCreationFlag", "STRONGLY_TYPED"),
+         ("ProfilingVerbosity", "DETAILED"), ("LayerInformationFormat", "JSON")]
 FAKE_ENUMS = ["BuilderFlag", "NetworkDefinitionCreationFlag", "MemoryPoolType", "DeviceType", "TensorIOMode",
-              "DataType", "ILogger.Severity", "Logger.Severity"]
+              "DataType", "ILogger.Severity", "Logger.Severity", "ProfilingVerbosity", "LayerInformationFormat"]
 
 
 def _refs(path):
@@ -78,7 +83,10 @@ def test_the_backend_is_really_scanned():
     seen = {f"{r.owner}.{r.attr}" for r in _refs("edgeseg/backends/tensorrt/builder.py")}
     assert {"module.Builder", "Builder.create_network", "Builder.build_serialized_network", "module.OnnxParser",
             "OnnxParser.parse_from_file", "IBuilderConfig.set_flag", "IBuilderConfig.set_timing_cache",
-            "IOptimizationProfile.set_shape", "INetworkDefinition.get_input", "Logger.WARNING"} <= seen
+            "IOptimizationProfile.set_shape", "INetworkDefinition.get_input", "Logger.WARNING",
+            "IBuilderConfig.can_run_on_DLA", "INetworkDefinition.get_layer", "IBuilderConfig.profiling_verbosity",
+            "ICudaEngine.create_engine_inspector", "EngineInspector.get_engine_information",
+            "ProfilingVerbosity.DETAILED", "LayerInformationFormat.JSON", "Runtime.DLA_core"} <= seen
     assert any(p.startswith(os.path.join("edgeseg", "backends", "tensorrt", "cuda", "")) for p in SOURCES)
 
 
@@ -217,6 +225,15 @@ def _fake_objects(version: str, onnx_path: str) -> dict:
     assert config.set_timing_cache(config.create_timing_cache(b""), False)
     runtime = trt.Runtime(logger)
     engine = runtime.deserialize_cuda_engine(builder.build_serialized_network(network, config))
+    dla = make_fake_trt(version, num_dla=1)   # a DLA build records its layers, which the inspector reads
+    dla_builder = dla.Builder(logger)
+    dla_network = dla_builder.create_network(0)
+    assert dla.OnnxParser(dla_network, logger).parse_from_file(onnx_path)
+    dla_config = dla_builder.create_builder_config()
+    dla_config.default_device_type = dla.DeviceType.DLA
+    dla_engine = dla.Runtime(logger).deserialize_cuda_engine(dla_builder.build_serialized_network(dla_network,
+                                                                                                  dla_config))
+    assert dla_engine.create_engine_inspector().get_engine_information(dla.LayerInformationFormat.JSON)
     rejecting = make_fake_trt(version, unsupported_ops=("Identity",))
     refused = rejecting.OnnxParser(rejecting.Builder(logger).create_network(0), logger)
     assert not refused.parse_from_file(onnx_path)
@@ -224,7 +241,8 @@ def _fake_objects(version: str, onnx_path: str) -> dict:
             "ITensor": network.get_input(0), "OnnxParser": parser, "ParserError": refused.get_error(0),
             "IBuilderConfig": config, "IOptimizationProfile": builder.create_optimization_profile(),
             "ITimingCache": config.get_timing_cache(), "IProgressMonitor": trt.IProgressMonitor(),
-            "Runtime": runtime, "ICudaEngine": engine, "IExecutionContext": engine.create_execution_context()}
+            "Runtime": runtime, "ICudaEngine": engine, "IExecutionContext": engine.create_execution_context(),
+            "EngineInspector": dla_engine.create_engine_inspector()}
 
 
 @pytest.mark.parametrize("version", sorted(SURFACES))

@@ -14,6 +14,7 @@ from edgeseg.backends.tensorrt.plan import precision_plan
 from edgeseg.errors import ConfigError, EdgesegError, MissingDependencyError, ModelError
 
 from .build_helpers import qdq_model, save
+from .engine_files import write_legacy_engine
 from .fake_cuda import ORIN
 from .fake_tensorrt import FAKE_MAGIC, fake_plan
 
@@ -113,8 +114,9 @@ def test_bad_shapes_are_refused(fake_trt, tiny_static, tiny_dynamic, tmp_path):
 def test_dla(fake_trt, tiny_static, tmp_path):
     trt = fake_trt("10.3.0", num_dla=2)
     r = B.build_engine(tiny_static, tmp_path / "dla.engine", precision="fp16", dla_core=1, progress=None, log=None)
-    assert _plan_summary(r.path) == {"flags": ["FP16", "GPU_FALLBACK"], "net_flags": 0,
-                                     "device": int(trt.DeviceType.DLA), "dla": 1}
+    asked = _plan_summary(r.path)
+    assert {k: asked[k] for k in ("flags", "net_flags", "device", "dla")} == {
+        "flags": ["FP16", "GPU_FALLBACK"], "net_flags": 0, "device": int(trt.DeviceType.DLA), "dla": 1}
     assert r.header.dla_core == 1
     with pytest.raises(ConfigError, match="no such DLA core"):
         B.build_engine(tiny_static, tmp_path / "x.engine", dla_core=2, progress=None, log=None)
@@ -192,7 +194,7 @@ def test_missing_inputs_are_clear(fake_trt, tmp_path):
         B.build_engine(tmp_path / "none.onnx", progress=None, log=None)
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not onnx")
-    with pytest.raises(ModelError, match="cannot read the ONNX"):
+    with pytest.raises(ModelError, match="not a readable ONNX file"):   # edgeseg.backends.onnx_file's words
         B.build_engine(junk, progress=None, log=None)
     plain = onnx.load(save(qdq_model(), tmp_path / "q.onnx"))
     del plain.metadata_props[:]
@@ -231,7 +233,10 @@ def test_steps_compose(fake_trt, tiny_dynamic):
     from edgeseg.backends.tensorrt.source import load_source, resolve_profiles
     plan = precision_plan(trt.__version__, "fp16", qdq=False, dla_core=0)
     builder, network, _parser = B.network_from_onnx(tiny_dynamic, B.network_flags(trt, plan), trt=trt)
-    profiles = resolve_profiles(load_source(tiny_dynamic), "1x3x32x32:1x3x64x64:1x3x64x64")
+    dynamic = resolve_profiles(load_source(tiny_dynamic), "1x3x32x32:1x3x64x64:1x3x64x64")
+    with pytest.raises(ConfigError, match="DLA needs a static shape"):   # DLA: the composed steps check too
+        B.build_config(trt, builder, network, plan, dynamic, workspace=1 << 20)
+    profiles = resolve_profiles(load_source(tiny_dynamic), "1x3x64x64")
     handles = B.build_config(trt, builder, network, plan, profiles, workspace=1 << 20)
     cfg = handles.config
     assert cfg.flags == {"GPU_FALLBACK"} and cfg.DLA_core == 0 and cfg.default_device_type == trt.DeviceType.DLA
@@ -257,8 +262,12 @@ def test_wrap_plan(fake_trt, tiny_static, tmp_path):
     with pytest.raises(ModelError, match="this TensorRT cannot load the plan"):
         B.wrap_plan(other, tiny_static, tmp_path / "o.engine", precision="fp16", log=None)
     assert not (tmp_path / "o.engine").exists()
-    with pytest.raises(ConfigError, match="already has edgeseg's header"):
+    assert (tmp_path / "w.engine.meta.json").is_file() and (tmp_path / "w.engine").read_bytes() == raw_plan
+    with pytest.raises(ConfigError, match="already has edgeseg's sidecar"):
         B.wrap_plan(tmp_path / "w.engine", tiny_static, tmp_path / "z.engine", precision="fp16", log=None)
+    legacy = write_legacy_engine(tmp_path / "legacy.engine", raw_plan)
+    with pytest.raises(ConfigError, match="already has edgeseg's header"):
+        B.wrap_plan(legacy, tiny_static, tmp_path / "z.engine", precision="fp16", log=None)
     bad = tmp_path / "bad.plan"
     bad.write_bytes(b"GIF89a....")
     with pytest.raises(ModelError, match="not a TensorRT plan"):

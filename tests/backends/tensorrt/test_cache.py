@@ -6,7 +6,9 @@ import threading
 import pytest
 
 from edgeseg.backends.tensorrt import cache as C
-from edgeseg.backends.tensorrt.header import read_header
+from edgeseg.backends.tensorrt.header import read_engine, read_header
+
+from .fake_tensorrt import FAKE_MAGIC
 
 BASE = {"onnx_sha256": "ab" * 32, "precision": "fp16", "shapes": {"input": "1x3x64x64"}, "tensorrt": "10.3.0",
         "gpu": "Orin", "compute_capability": "8.7", "dla_core": None}
@@ -57,6 +59,8 @@ def test_builds_once_then_reuses(fake_trt, tiny_static, cache_env):
     assert p2 == p1 and trt.state["builds"] == 1
     h = read_header(p1)
     assert h.precision == "fp16" and h.tensorrt == "10.3.0"
+    with open(p1, "rb") as f:      # the pair: the raw plan, its sidecar beside it
+        assert f.read().startswith(FAKE_MAGIC) and os.path.isfile(p1 + ".meta.json")
     # the timing cache lives beside the engines and is reused by the next build
     assert any(f.startswith("timing-Orin-sm8.7-trt10.3.0") for f in os.listdir(cache_env))
     p3 = C.cached_engine(tiny_static, precision="fp32", log=None)
@@ -116,3 +120,17 @@ def test_refusals_come_before_tensorrt(tiny_static, cache_env, monkeypatch):
         C.cached_engine(tiny_static, precision="int8", log=None)
     with pytest.raises(MissingDependencyError, match="JetPack"):
         C.cached_engine(tiny_static, log=None)
+
+
+def test_a_lost_or_foreign_sidecar_is_rebuilt(fake_trt, tiny_static, cache_env):
+    trt = fake_trt.module
+    path = C.cached_engine(tiny_static, log=None)
+    os.remove(path + ".meta.json")
+    lines = []
+    assert C.cached_engine(tiny_static, log=lines.append) == path
+    assert trt.state["builds"] == 2 and any("sidecar" in ln for ln in lines)
+    other = C.cached_engine(tiny_static, precision="fp32", log=None)
+    os.replace(other + ".meta.json", path + ".meta.json")   # a sidecar of another plan
+    assert C.cached_engine(tiny_static, log=None) == path and trt.state["builds"] == 4
+    header, plan = read_engine(path)
+    assert header.precision == "fp16" and plan.startswith(FAKE_MAGIC)

@@ -14,7 +14,7 @@ from onnx import helper as h
 from onnx import numpy_helper as nh
 
 from edgeseg.backends.tensorrt.fp16 import to_float16
-from edgeseg.errors import ModelError
+from edgeseg.errors import EdgesegError, ModelError
 
 from .build_helpers import qdq_model
 
@@ -172,3 +172,127 @@ def test_subgraphs_are_refused():
                      [h.make_tensor_value_info("y", T.FLOAT, [1])])
     with pytest.raises(ModelError, match="subgraphs"):
         to_float16(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]))
+
+
+# -- the range check: nodes whose activations pass float16's range stay float32 ------------------
+def _tensors(model, n=4):
+    from edgeseg.backends.onnx_meta import get_onnx_meta
+    from edgeseg.preprocess import preprocess_batch
+
+    from .build_helpers import frames
+    return preprocess_batch(list(frames(n)), get_onnx_meta(model))
+
+
+def test_range_check_finds_the_nodes_beyond_fp16():
+    from edgeseg.backends.tensorrt.fp16 import FP16_MAX, fp16_range_check
+
+    from .build_helpers import overflow_model
+    m32 = overflow_model()
+    beyond = fp16_range_check(m32, _tensors(m32))
+    assert set(beyond) == {"scale_up", "scale_down"}     # the Mul's output, and the Div it feeds
+    assert all(v > FP16_MAX for v in beyond.values())
+    assert not fp16_range_check(overflow_model(scale=10.0), _tensors(m32))
+
+
+def _probe(model, name, x):
+    """Tensor ``name`` of ``model`` on ``x``, as the graph types it. ONNX Runtime's CPU provider
+    runs many float16 ops as Cast -> float32 kernel -> Cast and drops Cast pairs between them, so
+    an overflow shows in the tensor itself, not always in the graph's output."""
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    probe.graph.output.append(h.make_empty_tensor_value_info(name))
+    return _run(probe, x) if name == probe.graph.output[0].name else ort.InferenceSession(
+        probe.SerializeToString(), providers=["CPUExecutionProvider"]).run([name], {"x": x})[0]
+
+
+def test_kept_nodes_keep_the_activations_finite():
+    from edgeseg.backends.tensorrt.fp16 import fp16_range_check
+
+    from .build_helpers import overflow_model
+    m32 = overflow_model()
+    xs = [x[None] for x in _tensors(m32)]
+    everything = to_float16(m32)
+    m = [_probe(everything, "m", x) for x in xs]
+    assert m[0].dtype == np.float16 and not all(np.isfinite(a).all() for a in m)   # inf in fp16: the defect
+    keep = fp16_range_check(m32, _tensors(m32))
+    m16 = to_float16(m32, keep_fp32=keep)
+    onnx.checker.check_model(m16, full_check=True)
+    for x in xs:
+        a = _probe(m16, "m", x)
+        assert a.dtype == np.float32 and np.isfinite(a).all()
+        assert np.allclose(_run(m16, x), _run(m32, x), rtol=2e-2, atol=2e-2)
+    ops = {n.name: n for n in m16.graph.node}
+    assert ops["relu1"].output[0] == "r1" and "r1__fp32" in ops["scale_up"].input   # fp16 -> Cast -> fp32
+    assert T.FLOAT16 in {i.data_type for i in m16.graph.initializer}                 # conv1 is still fp16
+    with pytest.raises(ModelError, match="no such node"):
+        to_float16(m32, keep_fp32=["nope"])
+
+
+def test_convert_without_frames_says_no_range_check_was_made():
+    from edgeseg.backends.tensorrt.fp16 import convert_for_build
+
+    from .build_helpers import overflow_model
+    c = convert_for_build(overflow_model(), converter="edgeseg")
+    assert c.converter == "edgeseg" and c.kept_fp32 == () and c.nodes == 4
+    assert any("no range check was made" in ln for ln in c.lines())
+    c = convert_for_build(overflow_model(), tensors=_tensors(overflow_model()), converter="edgeseg")
+    assert c.kept_fp32 == ("scale_up", "scale_down")
+    assert any("kept 2 of 4 nodes in float32" in ln and "4 calibration frames" in ln for ln in c.lines())
+
+
+def test_auto_uses_the_fallback_without_modelopt(monkeypatch):
+    import sys
+
+    from edgeseg.backends.tensorrt.fp16 import convert_for_build
+    from edgeseg.errors import MissingDependencyError
+
+    from .build_helpers import overflow_model
+    for name in ("modelopt", "modelopt.onnx", "modelopt.onnx.autocast"):   # even if an earlier test imported it
+        monkeypatch.setitem(sys.modules, name, None)
+    c = convert_for_build(overflow_model(), converter="auto")
+    assert c.converter == "edgeseg" and any("ModelOpt AutoCast is not importable" in n for n in c.notes)
+    with pytest.raises(MissingDependencyError, match="AutoCast") as e:
+        convert_for_build(overflow_model(), converter="autocast")
+    assert "nvidia-modelopt" in str(e.value)
+    with pytest.raises(EdgesegError, match="fp16 converter"):
+        convert_for_build(overflow_model(), converter="magic")
+
+
+def test_auto_falls_back_when_autocast_fails(monkeypatch):
+    import edgeseg.backends.tensorrt.fp16 as F
+
+    from .build_helpers import overflow_model
+
+    def broken(*args, **kw):
+        raise RuntimeError("ONNXRuntime failed to run")
+    monkeypatch.setattr(F, "_modelopt_autocast", lambda: broken)
+    c = F.convert_for_build(overflow_model(), tensors=_tensors(overflow_model()), converter="auto")
+    assert c.converter == "edgeseg" and c.kept_fp32 == ("scale_up", "scale_down")
+    assert any("AutoCast failed (RuntimeError: ONNXRuntime failed to run)" in n for n in c.notes)
+    with pytest.raises(ModelError, match="AutoCast could not convert") as e:
+        F.convert_for_build(overflow_model(), converter="autocast")
+    assert "fp16_converter='edgeseg'" in str(e.value)
+
+
+@pytest.mark.slow
+def test_autocast_on_a_tiny_onnx(tmp_path):
+    """The real ModelOpt AutoCast (CPU, ONNX Runtime): frames decide what stays float32, the meta
+    travels, inputs and outputs stay float32 and the result runs."""
+    pytest.importorskip("modelopt.onnx.autocast")
+    from edgeseg.backends.onnx_meta import get_onnx_meta
+    from edgeseg.backends.tensorrt.fp16 import convert_for_build
+
+    from .build_helpers import overflow_model
+    m32 = overflow_model()
+    path = str(tmp_path / "m.onnx")
+    onnx.save(m32, path)
+    c = convert_for_build(m32, path=path, tensors=_tensors(m32), converter="autocast")
+    assert c.converter == "autocast" and set(c.kept_fp32) == {"scale_up", "scale_down"}
+    assert any("AutoCast" in ln and "4 calibration frames" in ln for ln in c.lines())
+    assert get_onnx_meta(c.model) == get_onnx_meta(m32)
+    assert _elem(c.model.graph.input[0]) == _elem(c.model.graph.output[0]) == T.FLOAT
+    assert T.FLOAT16 in {i.data_type for i in c.model.graph.initializer}
+    for x in _tensors(m32):
+        assert np.allclose(_run(c.model, x[None]), _run(m32, x[None]), rtol=2e-2, atol=2e-2)
+    bare = convert_for_build(m32, path=path, converter="autocast")
+    assert any("random inputs" in ln for ln in bare.lines())

@@ -43,13 +43,31 @@ def test_plan_table_without_dla(version, table, precision, qdq):
 
 
 @pytest.mark.parametrize("version", ["10.3.0", "11.4.1"])
-@pytest.mark.parametrize("precision,qdq", [("fp16", False), ("int8", True), ("best", False), ("best", True)])
+@pytest.mark.parametrize("precision,qdq", [("fp16", False), ("best", False), ("best", True)])
 def test_dla_adds_gpu_fallback(version, precision, qdq):
     plain = precision_plan(version, precision, qdq=qdq)
     p = precision_plan(version, precision, qdq=qdq, dla_core=1)
     assert p.builder_flags == plain.builder_flags + ("GPU_FALLBACK",)
     assert p.dla_core == 1 and p.convert_fp16 == plain.convert_fp16
+    assert p.engine_precision == plain.engine_precision
     assert any("DLA core 1" in n for n in p.notes)
+
+
+def test_dla_int8_on_tensorrt_10_adds_fp16():
+    """DLA runs fp16 or int8 only: with INT8 alone the layers outside Q/DQ pairs stay fp32 and
+    all of them fall back to the GPU, so a DLA int8 plan on 10.x sets FP16 beside INT8."""
+    p = precision_plan("10.3.0", "int8", qdq=True, dla_core=0)
+    assert set(p.builder_flags) == {"FP16", "INT8", "GPU_FALLBACK"}
+    assert p.engine_precision == "mixed" and not p.convert_fp16
+    assert any("FP16 beside INT8" in n for n in p.notes)
+    assert not any("run in fp32" in n for n in p.notes)   # the GPU-only note no longer holds
+    assert "FP16" not in precision_plan("10.3.0", "int8", qdq=True).builder_flags  # GPU: as before
+
+
+def test_dla_int8_on_tensorrt_11_says_float32_layers_fall_back():
+    p = precision_plan("11.4.1", "int8", qdq=True, dla_core=0)
+    assert p.builder_flags == ("GPU_FALLBACK",) and not p.convert_fp16
+    assert any("fall back to the GPU" in n and "float32" in n for n in p.notes)
 
 
 @pytest.mark.parametrize("version", ["10.3.0", "11.4.1"])

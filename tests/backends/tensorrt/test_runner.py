@@ -2,8 +2,11 @@
 call), and its whole logic (I/O discovery, buffers, two streams, submit/collect) against the fake
 TensorRT and an in-memory CUDA, on engines written by hand and by the fake builder."""
 
+import gc
+import json
 import sys
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -11,18 +14,12 @@ import pytest
 from edgeseg.backends import backend_kind, load_backend
 from edgeseg.backends.tensorrt.builder import build_engine
 from edgeseg.backends.tensorrt.runner import TensorRTBackend, Ticket
-from edgeseg.errors import (
-    ConfigError,
-    DataError,
-    EdgesegError,
-    MissingDependencyError,
-    ModelError,
-)
+from edgeseg.errors import ConfigError, DataError, EdgesegError, MissingDependencyError, ModelError
 
 from .conftest import cuda_gpu_present
-from .engine_files import META, engine_bytes
+from .engine_files import META, engine_bytes, write_legacy_engine
 from .fake_cuda import FakeCuda
-from .fake_tensorrt import fake_plan, reference
+from .fake_tensorrt import DEFAULT_VERSION, fake_plan, reference
 
 
 def _open(path, **kw):
@@ -41,7 +38,7 @@ def test_truncated_engine_is_a_model_error(tmp_path):
 
 
 def test_foreign_files_are_model_errors(tmp_path, tiny_onnx_no_meta):
-    raw_plan = tmp_path / "raw.plan"   # a bare TensorRT plan without edgeseg's header
+    raw_plan = tmp_path / "raw.plan"   # a bare TensorRT plan without a sidecar, and no meta given
     raw_plan.write_bytes(b"ftrt" + bytes(200))
     renamed = tmp_path / "model.engine"  # an ONNX file given an engine's name
     with open(tiny_onnx_no_meta, "rb") as f:
@@ -59,8 +56,10 @@ def test_onnx_without_meta_fails_before_tensorrt(tiny_onnx_no_meta):
 
 def test_missing_tensorrt_names_jetpack(engine_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorrt", None)
-    with pytest.raises(MissingDependencyError, match="JetPack"):
+    with pytest.raises(MissingDependencyError, match="JetPack") as err:
         TensorRTBackend(engine_path())
+    # The header is read first, so the message also names the TensorRT and GPU the plan needs.
+    assert f"TensorRT {DEFAULT_VERSION}" in str(err.value) and "compute capability" in str(err.value)
 
 
 def test_option_errors(engine_path, tmp_path):
@@ -181,3 +180,82 @@ def test_real_cuda_python_without_gpu_is_a_clear_error(fake_trt, engine_path):
         pytest.skip("a GPU is present: the no-GPU path does not apply")
     with pytest.raises(EdgesegError, match="no NVIDIA driver / GPU was found"):
         TensorRTBackend(engine_path(), cuda="cuda-python")
+
+
+# -- the engine file pair and the meta given by hand ---------------------------------------------
+def test_plan_without_sidecar_loads_with_the_meta_given(fake_trt, tmp_path):
+    """A trtexec plan: no sidecar, so no pre-check of versions; TensorRT itself deserializes it."""
+    path = tmp_path / "trtexec.engine"
+    path.write_bytes(fake_plan())
+    with pytest.raises(ModelError, match="without its sidecar") as err:
+        _open(str(path))
+    assert "--meta FILE" in str(err.value) and "meta=" in str(err.value)
+    assert not fake_trt.calls("deserialize_cuda_engine")
+    x = np.random.default_rng(3).normal(size=(1, 3, 8, 8)).astype(np.float32)
+    with _open(str(path), meta=META) as b:
+        assert b.meta == META and b._runtime.engine_host_code_allowed is False
+        np.testing.assert_array_equal(b(x), reference(x, 3, False))
+    meta_file = tmp_path / "tiny.meta.json"       # the meta as a JSON file (edgeseg run --meta FILE)
+    meta_file.write_text(META.to_json())
+    with _open(str(path), meta=str(meta_file)) as b:
+        assert b.meta == META
+
+
+def test_missing_tensorrt_without_sidecar_still_explains(tmp_path, monkeypatch):
+    path = tmp_path / "trtexec.engine"
+    path.write_bytes(fake_plan())
+    monkeypatch.setitem(sys.modules, "tensorrt", None)
+    with pytest.raises(MissingDependencyError, match="JetPack") as err:
+        TensorRTBackend(str(path), meta=META)
+    assert "the version that built it" in str(err.value)
+
+
+def test_sidecar_of_another_plan_fails_before_deserializing(fake_trt, engine_path, tmp_path):
+    path = engine_path()
+    with open(path, "wb") as f:
+        f.write(fake_plan(classes=5))
+    with pytest.raises(ModelError, match="belongs to another plan"):
+        _open(path)
+    assert not fake_trt.calls("deserialize_cuda_engine")
+
+
+def test_newer_sidecar_is_refused(fake_trt, engine_path):
+    path = engine_path()
+    with open(path + ".meta.json", encoding="utf-8") as f:
+        d = json.load(f)
+    with open(path + ".meta.json", "w", encoding="utf-8") as f:
+        json.dump({**d, "meta_version": 99}, f)
+    with pytest.raises(ModelError, match="newer edgeseg"):
+        _open(path)
+
+
+def test_legacy_headered_engine_still_runs(fake_trt, tmp_path):
+    path = write_legacy_engine(tmp_path / "old.engine", fake_plan())
+    x = np.ones((1, 3, 8, 8), np.float32)
+    with _open(path) as b:
+        assert b.meta == META
+        np.testing.assert_array_equal(b(x), reference(x, 3, False))
+    (call,) = fake_trt.calls("deserialize_cuda_engine")
+    assert call[1] == len(fake_plan())          # TensorRT got the plan alone, not the header
+
+
+def test_tensorrt_11_runs_a_version_compatible_tensorrt_10_engine(fake_trt, engine_path):
+    fake_trt("11.4.0")
+    with _open(engine_path(version_compatible=True)) as b:
+        assert b.tensorrt_version == "11.4.0" and b._runtime.engine_host_code_allowed is True
+    with pytest.raises(ModelError, match="exact TensorRT version"):
+        _open(engine_path(name="plain.engine"))
+
+
+def test_close_frees_engine_and_runtime(fake_trt, engine_path):
+    """Nothing of the backend keeps TensorRT's objects after close(): the engine and (through the
+    bindings' keep_alive) the runtime go now, in this thread, not later in the garbage collector."""
+    plan = fake_plan(input_shape=(-1, 3, -1, -1), profile=[[1, 3, 8, 8], [1, 3, 8, 8], [2, 3, 16, 16]])
+    b = _open(engine_path(plan=plan))
+    b(np.ones((1, 3, 8, 8), np.float32))
+    with pytest.raises(DataError, match="outside the engine's optimisation profile"):
+        b(np.ones((1, 3, 32, 32), np.float32))   # the profile is still reachable while open
+    engine, runtime = weakref.ref(b._engine), weakref.ref(b._runtime)
+    b.close()
+    gc.collect()
+    assert engine() is None and runtime() is None

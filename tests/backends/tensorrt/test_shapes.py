@@ -96,3 +96,23 @@ def test_parse_workspace_errors(text):
     with pytest.raises(ConfigError, match="workspace") as e:
         parse_workspace(text)
     assert "2G" in str(e.value)
+
+
+def test_dla_needs_static_profiles():
+    """DLA has no dynamic shapes: with GPU fallback a min != max profile sends every layer to
+    the GPU, so the profile is refused naming the input and the dimension that varies."""
+    from edgeseg.backends.tensorrt.shapes import check_dla_profiles
+    static = resolve_profile("input", DYN, spec="1x3x256x256")
+    check_dla_profiles({"input": static}, core=0)            # min = opt = max: fine
+    dyn = resolve_profile("input", DYN, spec="1x3x256x256:1x3x512x512:1x3x512x512")
+    with pytest.raises(ConfigError, match="DLA needs a static shape") as e:
+        check_dla_profiles({"other": static, "input": dyn}, core=1)
+    msg = str(e.value)
+    assert "input 'input'" in msg and "dimension 2 (height)" in msg and "256, 512, 512" in msg
+    assert "--shape 1x3x512x512" in msg and "drop --dla" in msg
+    batch = resolve_profile("input", DYN, spec="1x3x64x64:2x3x64x64:4x3x64x64")
+    with pytest.raises(ConfigError, match=r"dimension 0 \(batch\)"):
+        check_dla_profiles({"input": batch}, core=0)
+    nhwc = resolve_profile("x", (None, None, None, 3), layout="NHWC", spec="1x64x64x3:1x64x96x3:1x64x96x3")
+    with pytest.raises(ConfigError, match=r"dimension 2 \(width\)"):
+        check_dla_profiles({"x": nhwc}, core=0, layout="NHWC")
