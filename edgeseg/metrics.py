@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,9 @@ class ConfusionMatrix:
         self.num_classes, self.ignore_index = int(num_classes), ignore_index
         self.matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
 
-    def update(self, pred: np.ndarray, target: np.ndarray) -> None:
-        """Add one or a batch of label maps (same shape, integer class ids)."""
+    def update(self, pred: np.ndarray, target: np.ndarray, where: str | None = None) -> None:
+        """Add one or a batch of label maps (same shape, integer class ids); ``where`` names the
+        mask file in the error when the ground truth holds ids outside the classes."""
         pred, target = np.asarray(pred), np.asarray(target)
         if pred.shape != target.shape:
             raise ConfigError("prediction and ground truth differ in shape",
@@ -76,9 +77,11 @@ class ConfusionMatrix:
         p = pred[valid].astype(np.int64)
         n = self.num_classes
         if t.size and (t.max() >= n or t.min() < 0):
-            raise ConfigError("ground truth holds class ids outside [0, num_classes)",
-                              expected=f"0..{n - 1} or {self.ignore_index}",
-                              got=f"{int(t.min())}..{int(t.max())}")
+            bad = np.unique(t[(t >= n) | (t < 0)])
+            ids = ", ".join(str(int(i)) for i in bad[:8]) + (", ..." if bad.size > 8 else "")
+            raise DataError("ground truth holds class ids outside [0, num_classes)", path=where,
+                            expected=f"ids 0..{n - 1} or {self.ignore_index} (ignore)", got=f"id(s) {ids}",
+                            fix=f"fix the mask, or score with as many classes as the data set has ({n} here)")
         # Out-of-range predictions cannot come from argmax; clip so a bad model scores, not crashes.
         np.clip(p, 0, n - 1, out=p)
         self.matrix += np.bincount(t * n + p, minlength=n * n).reshape(n, n)
@@ -130,14 +133,15 @@ def stride_ceiling(masks, stride: int, num_classes: int, ignore_index: int = 255
     1.0
     """
     import cv2
+
+    from .postprocess import resize_channels
     cm = ConfusionMatrix(num_classes, ignore_index)
     for mask in masks:
         mask = np.asarray(mask)
         h, w = mask.shape
         onehot = np.stack([(mask == c) for c in range(num_classes)], axis=-1).astype(np.float32)
         small = (h // stride or 1, w // stride or 1)
-        low = onehot if stride == 1 else cv2.resize(onehot, (small[1], small[0]), interpolation=cv2.INTER_AREA)
-        low = low.reshape(small[0], small[1], num_classes)
-        up = cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, num_classes)
+        low = onehot if stride == 1 else resize_channels(onehot, small, cv2.INTER_AREA)
+        up = resize_channels(low, (h, w), cv2.INTER_LINEAR)
         cm.update(up.argmax(-1), mask)
     return cm.report()

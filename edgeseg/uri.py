@@ -76,7 +76,7 @@ def close_matches(name: str, known, n: int = 3, cutoff: float = 0.5) -> list[str
 
 
 # -- URIs --------------------------------------------------------------------------------------
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", re.S)
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", re.DOTALL)
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -120,6 +120,36 @@ def normalize_source(uri: str | int) -> str:
     if scheme == "rtspt":  # FFmpeg's spelling of RTSP over TCP
         return "rtsp://" + rest
     return uri
+
+
+def parse_host_port(uri: str, default_port: int, what: str = "address") -> tuple[str, int]:
+    """``scheme://[user@]host:port/...`` -> (host, port): no port (or an empty one) is
+    ``default_port``, 0 asks the system for a free one; a port that is not a whole number from 1
+    to 65535 is a ConfigError, where urllib would raise a bare ValueError at the first use.
+
+    >>> parse_host_port("http://0.0.0.0:8081", 8080), parse_host_port("http://[::1]", 8080)
+    (('0.0.0.0', 8081), ('::1', 8080))
+    >>> parse_host_port("http://127.0.0.1:99999", 8080, what="http:// sink")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    edgeseg.errors.ConfigError: invalid port in the http:// sink: http://127.0.0.1:99999
+      expected: a whole number from 1 to 65535 (or 0: any free port)
+      got:      '99999'...
+    """
+    netloc = split_uri(uri)[1].partition("/")[0].partition("?")[0].rpartition("@")[2]
+    if netloc.startswith("["):  # an IPv6 literal: its colons are not the port's
+        host, bracket, port = netloc[1:].partition("]")
+        if not bracket or (port and not port.startswith(":")):
+            port = netloc  # unreadable: reported whole
+        port = port.removeprefix(":")
+    else:
+        host, _, port = netloc.rpartition(":") if ":" in netloc else (netloc, "", "")
+    if port == "":
+        return host, int(default_port)
+    if not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        raise ConfigError(f"invalid port in the {what}", path=uri, got=repr(port),
+                          expected="a whole number from 1 to 65535 (or 0: any free port)",
+                          fix=f"e.g. {split_uri(uri)[0] or 'http'}://127.0.0.1:{default_port}")
+    return host, int(port)
 
 
 def normalize_sink(uri: str) -> str:

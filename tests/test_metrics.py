@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from edgeseg.errors import ConfigError
-from edgeseg.metrics import ConfusionMatrix, miou
+from edgeseg.errors import ConfigError, DataError
+from edgeseg.metrics import ConfusionMatrix, miou, stride_ceiling
 
 
 def test_hand_computed_three_classes():
@@ -51,7 +51,26 @@ def test_bad_inputs():
     cm = ConfusionMatrix(2)
     with pytest.raises(ConfigError, match="differ in shape"):
         cm.update(np.zeros((2, 2)), np.zeros((3, 3)))
-    with pytest.raises(ConfigError, match="outside"):
+    with pytest.raises(DataError, match="outside") as e:
         cm.update(np.zeros(3), np.array([0, 5, 1]))
+    assert "id(s) 5" in str(e.value)
     assert miou(np.zeros((4, 4)), np.zeros((4, 4)), 3) == 1.0
     assert "mean" in cm.report(("x", "y")).table()
+
+
+def test_out_of_range_ground_truth_names_its_mask_file():
+    cm = ConfusionMatrix(3)
+    target = np.array([[0, 1], [7, 255]], np.uint8)
+    with pytest.raises(DataError, match="outside") as e:
+        cm.update(np.zeros((2, 2)), target, where="masks/street_01.png")
+    assert "masks/street_01.png" in str(e.value) and "id(s) 7" in str(e.value) and "0..2" in str(e.value)
+    assert cm.matrix.sum() == 0                                     # nothing half-counted
+
+
+@pytest.mark.parametrize("classes", [129, 150, 171, 256])
+def test_stride_ceiling_beyond_opencvs_channel_limit(classes):
+    mask = np.kron(np.arange(64, dtype=np.int64).reshape(8, 8) % classes, np.ones((8, 8), np.int64))
+    mask[mask == 5] = min(classes - 1, 254)                        # a class past 128 is present (255: ignore)
+    r = stride_ceiling([mask.astype(np.uint8)], 4, classes)
+    assert len(r.iou) == classes and r.pixels == 64 * 64
+    assert r.miou > 0.5                                             # 8x8 blocks survive 1/4 resolution

@@ -103,6 +103,32 @@ def test_normalize_sink():
     assert uri.normalize_sink("display://") == "display://"
 
 
+@pytest.mark.parametrize("text, host_port", [
+    ("http://127.0.0.1:8080", ("127.0.0.1", 8080)),
+    ("http://0.0.0.0:1", ("0.0.0.0", 1)),
+    ("http://localhost:65535/", ("localhost", 65535)),
+    ("http://:9000", ("", 9000)),
+    ("http://127.0.0.1", ("127.0.0.1", 8080)),           # no port: the default
+    ("http://127.0.0.1:", ("127.0.0.1", 8080)),          # an empty one too, as urllib reads it
+    ("http://127.0.0.1:0", ("127.0.0.1", 0)),            # 0: any free port (the tests' and docs' spelling)
+    ("http://[::1]:8081/page", ("::1", 8081)),
+    ("http://user@cam:81", ("cam", 81)),
+])
+def test_parse_host_port(text, host_port):
+    assert uri.parse_host_port(text, default_port=8080) == host_port
+
+
+@pytest.mark.parametrize("text, got", [
+    ("http://127.0.0.1:99999", "99999"), ("http://127.0.0.1:65536", "65536"), ("http://127.0.0.1:abc", "abc"),
+    ("http://127.0.0.1:-5", "-5"), ("http://127.0.0.1:8o8o", "8o8o"), ("http://[::1]:x", "x"),
+    ("http://127.0.0.1:1e3", "1e3"), ("http://[::1", "[::1"),
+])
+def test_parse_host_port_refuses_a_bad_port_naming_it(text, got):
+    with pytest.raises(ConfigError, match="port") as exc:
+        uri.parse_host_port(text, default_port=8080, what="http:// sink")
+    assert got in exc.value.got and "1 to 65535" in exc.value.expected and "http:// sink" in exc.value.what
+
+
 # -- data specs --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("spec, scheme, arg, params", [
     ("synthetic", "synthetic", "", {}),

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import ConfigError, ModelError
 from ..lazy import require
+from ..utils.files import existing_file
 from .base import Backend, TensorSpec
 from .onnx_meta import meta_from_props
 
@@ -40,8 +41,7 @@ class OnnxRuntimeBackend(Backend):
                  meta=None, providers=None, graph_optimization: str = "all"):
         ort = require("onnxruntime", "the ONNX Runtime backend")
         path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise ModelError("model file not found", path=path)
+        existing_file(path)
         if device.split(":")[0] not in _PROVIDERS:
             raise ConfigError("unknown device for ONNX Runtime", expected=" | ".join(_PROVIDERS),
                               got=device)

@@ -19,6 +19,7 @@ import sys
 
 from ..errors import ConfigError
 from ..uri import parse_size
+from ._common import data_spec, int_at_least, output_file
 
 
 def _list(text: str) -> tuple:
@@ -37,13 +38,13 @@ def add_args(p: argparse.ArgumentParser) -> None:
                    "int8 of an FP32 .onnx is quantized on the fly (cpu target, synthetic calibration)")
     p.add_argument("--sizes", help="comma list of HxW (default: each model's own); others need --dynamic models")
     p.add_argument("--batch", default="1", help="comma list of batch sizes (default 1)")
-    p.add_argument("--runs", type=int, default=50, help="timed runs per variant (default 50)")
-    p.add_argument("--warmup", type=int, default=5, help="untimed runs first (default 5)")
-    p.add_argument("--threads", type=int, help="CPU threads for ONNX Runtime / torch")
-    p.add_argument("--data", help="data spec to score mIoU on, e.g. synthetic:100 or synthetic://?num=100")
+    p.add_argument("--runs", type=int_at_least(1), default=50, help="timed runs per variant (default 50)")
+    p.add_argument("--warmup", type=int_at_least(0), default=5, help="untimed runs first (default 5)")
+    p.add_argument("--threads", type=int_at_least(1), help="CPU threads for ONNX Runtime / torch")
+    p.add_argument("--data", type=data_spec, help="data spec to score mIoU on, e.g. synthetic:100 or synthetic://?num=100")
     p.add_argument("--stream", metavar="VIDEO", help="also stream this video: end-to-end FPS per stage")
     p.add_argument("--plot", action="store_true", help="write PNG charts beside the JSON")
-    p.add_argument("--out", help="JSON path (default benchmarks/results/<device>-<date>.json)")
+    p.add_argument("--out", type=output_file, help="JSON path (default benchmarks/results/<device>-<date>.json)")
     p.add_argument("--compare", nargs="+", metavar="JSON", help="merge result files into one table")
 
 

@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from ._common import data_spec, int_at_least, output_file, unit_interval
+
 EXAMPLES = """examples:
   edgeseg compare model.onnx model.tensorrt.int8.onnx --data synthetic --num 32
   edgeseg compare model.onnx model.onnx --backend-b tensorrt       (ONNX Runtime vs TensorRT)
@@ -22,19 +24,19 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", help="reference model: .onnx, .engine/.plan or .pt checkpoint")
     p.add_argument("b", help="model to check against it (any kind)")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--data", help="data spec, with masks for mIoU: synthetic | synthetic:N | folder:PATH | "
+    src.add_argument("--data", type=data_spec, help="data spec, with masks for mIoU: synthetic | synthetic:N | folder:PATH | "
                                     "voc:PATH | cityscapes:PATH, or as a URI (synthetic://?num=N, "
                                     "folder:///PATH) (default: synthetic)")
     src.add_argument("--images", metavar="DIR", help="a folder of images instead (no masks: no mIoU)")
     p.add_argument("--split", default="val", help="data set split (default val)")
-    p.add_argument("--num", type=int, help="compare the first N inputs (default: all; synthetic: 32)")
+    p.add_argument("--num", type=int_at_least(1), help="compare the first N inputs (default: all; synthetic: 32)")
     p.add_argument("--backend-a", default="auto", help="backend for A: auto (by suffix) | onnxruntime | tensorrt | torch")
     p.add_argument("--backend-b", default="auto", help="backend for B (e.g. tensorrt for the same .onnx)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (for both models)")
-    p.add_argument("--threads", type=int, help="CPU threads for ONNX Runtime / torch")
-    p.add_argument("--min-agreement", type=float, default=0.99,
+    p.add_argument("--threads", type=int_at_least(1), help="CPU threads for ONNX Runtime / torch")
+    p.add_argument("--min-agreement", type=unit_interval, default=0.99,
                    help="exit 1 when argmax agreement is below this fraction (default 0.99)")
-    p.add_argument("--json", help="also write the report as JSON here")
+    p.add_argument("--json", type=output_file, help="also write the report as JSON here")
 
 
 def run(a: argparse.Namespace) -> int:

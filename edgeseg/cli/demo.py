@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import output_dir, positive_float
+
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="edgeseg-demo", help="folder for every artefact (default edgeseg-demo)")
+    p.add_argument("--out", default="edgeseg-demo", type=output_dir, help="folder for every artefact (default edgeseg-demo)")
     p.add_argument("--quick", action="store_true", help="tiny sizes: 64x64, one epoch, a few frames")
-    p.add_argument("--minutes", type=float, help="cap the whole demo (training gets what is left; "
+    p.add_argument("--minutes", type=positive_float, help="cap the whole demo (training gets what is left; "
                    "default 10)")
 
 

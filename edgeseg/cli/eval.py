@@ -17,34 +17,42 @@ import json
 import os
 import sys
 
-from ._common import floats as _floats
+from ._common import data_spec, int_at_least, output_file, positive_floats
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="any model file: checkpoint (.pt), .onnx (FP32 or INT8), .engine")
-    p.add_argument("--data", default="synthetic",
+    p.add_argument("--data", default="synthetic", type=data_spec,
                    help="data spec: synthetic[:N] | folder:PATH | voc:PATH | cityscapes:PATH, or as a URI "
                         "(synthetic://?num=N, voc:///PATH?mask_dir=...) (default: synthetic)")
     p.add_argument("--split", default="val", help="split to score (default val)")
-    p.add_argument("--num", type=int, help="synthetic data: number of scenes")
-    p.add_argument("--batch", type=int, default=8, help="images per call (static-batch graphs: their batch)")
-    p.add_argument("--scales", type=_floats, default=(1.0,),
+    p.add_argument("--num", type=int_at_least(1), help="synthetic data: number of scenes (>= 1)")
+    p.add_argument("--batch", type=int_at_least(1), default=8,
+                   help="images per call, >= 1 (static-batch graphs: their batch)")
+    p.add_argument("--scales", type=positive_floats, default=(1.0,),
                    help="test-time scales, e.g. 0.75,1,1.25 (default 1; ONNX needs --dynamic export)")
     p.add_argument("--flip", action="store_true", help="add horizontal-flip test-time augmentation")
     p.add_argument("--backend", default="auto", help="auto (from the file kind) | onnxruntime | tensorrt | torch")
     p.add_argument("--device", default="auto")
-    p.add_argument("--json", help="also write the report as JSON here")
+    p.add_argument("--json", type=output_file, help="also write the report as JSON here (a file path)")
 
 
 def run(a: argparse.Namespace) -> int:
     from ..backends import load_backend
     from ..data import open_dataset
+    from ..data.spec import check_data_spec
+    from ..errors import ConfigError
     from ..evaluate import evaluate
     from ..uri import parse_data_spec
+    # Before the model loads (a TensorRT engine takes seconds): options that do not fit the data.
+    if a.num is not None and parse_data_spec(a.data).scheme != "synthetic":
+        raise ConfigError("--num applies to synthetic data only", expected="--data synthetic[:N]",
+                          got=f"--num {a.num} with --data {a.data}", fix="drop --num")
+    check_data_spec(a.data, num=a.num)
     with load_backend(a.model, a.backend, device=a.device) as backend:
         meta = backend.meta
         kw = {"size": meta.input_size} if parse_data_spec(a.data).scheme == "synthetic" else {}
-        if a.num:
+        if a.num is not None:
             kw["num"] = a.num
         data = open_dataset(a.data, split=a.split, **kw)
         static = backend.inputs[0].shape[0]

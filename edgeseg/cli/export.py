@@ -19,6 +19,7 @@ import argparse
 from ..backends.tensorrt.onnx_ops import TARGETS
 from ..errors import ConfigError
 from ..export.options import ExportOptions, batch_dynamic_conflict
+from ._common import output_file
 
 EXAMPLES = """examples:
   edgeseg export runs/train/best.pt --size 512x512 --out model.onnx
@@ -29,7 +30,7 @@ EXAMPLES = """examples:
 
 def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="checkpoint (.pt) written by edgeseg train")
-    p.add_argument("--out", default="model.onnx", help="ONNX file to write (default model.onnx)")
+    p.add_argument("--out", type=output_file, default="model.onnx", help="ONNX file to write (default model.onnx)")
     p.add_argument("--size", help="graph input HxW, e.g. 512x512 (default: the checkpoint's size)")
     p.add_argument("--batch", type=int, help="static batch size (default 1); conflicts with --dynamic")
     p.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width")

@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 
+from ._common import int_at_least
+
 
 def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", default="512x512", help="input HxW for GFLOPs (default 512x512)")
-    p.add_argument("--classes", type=int, default=21, help="number of classes (default 21)")
+    p.add_argument("--classes", type=int_at_least(1), default=21, help="number of classes (default 21)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 

@@ -12,6 +12,19 @@ import argparse
 import json
 import sys
 
+from ._common import int_at_least, output_file
+
+
+def miou_points(text: str) -> float:
+    """An argparse type: mIoU points, a finite number from 0 (no loss allowed) to 100."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 100:  # nan fails both comparisons
+        raise argparse.ArgumentTypeError(f"expected mIoU points, a finite number from 0 to 100, got {text!r}")
+    return value
+
 
 def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="FP32 .onnx written by edgeseg export (logits output)")
@@ -25,16 +38,17 @@ def add_args(p: argparse.ArgumentParser) -> None:
                         "10 and 11); cpu: uint8 activations / int8 weights, fast on ONNX Runtime CPU")
     p.add_argument("--quantizer", choices=("ort", "modelopt"), default="ort",
                    help="ort (default, works everywhere) or NVIDIA modelopt where installed")
-    p.add_argument("--num", type=int, default=256, help="calibration frames when --calib is not an .npz")
+    p.add_argument("--num", type=int_at_least(1), default=256,
+                   help="calibration frames when --calib is not an .npz (>= 1, default 256)")
     p.add_argument("--val", help="validation data spec (synthetic[:N], voc:PATH, ... or synthetic://?num=N, "
                                  "voc:///PATH): score FP32 vs INT8")
-    p.add_argument("--val-num", type=int, help="synthetic validation: number of scenes")
-    p.add_argument("--max-miou-drop", type=float,
-                   help="accuracy budget in mIoU points: keep sensitive layers float until it fits")
+    p.add_argument("--val-num", type=int_at_least(1), help="synthetic validation: number of scenes (>= 1)")
+    p.add_argument("--max-miou-drop", type=miou_points,
+                   help="accuracy budget in mIoU points (0..100): keep sensitive layers float until it fits")
     p.add_argument("--keep-float", default="", help="comma-separated node names to keep float")
-    p.add_argument("--threads", type=int, help="ONNX Runtime threads for scoring and latency")
-    p.add_argument("--bench-runs", type=int, default=20, help="latency runs per variant (0: skip)")
-    p.add_argument("--out", help="output .onnx (default <model>.<target>.int8.onnx)")
+    p.add_argument("--threads", type=int_at_least(1), help="ONNX Runtime threads for scoring and latency (>= 1)")
+    p.add_argument("--bench-runs", type=int_at_least(0), default=20, help="latency runs per variant (0: skip)")
+    p.add_argument("--out", type=output_file, help="output .onnx (default <model>.<target>.int8.onnx)")
 
 
 def run(a: argparse.Namespace) -> int:

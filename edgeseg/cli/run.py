@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import int_at_least, nonnegative_float, output_file, positive_float, unit_interval
+
 EXAMPLES = """sources: FILE | file://FILE | images://DIR | 0 | /dev/video0 | csi://0 | rtsp://HOST/PATH |
          gst://PIPELINE | synthetic://?size=480x640&fps=30&seed=0
 sinks:   file://out.mp4 | display:// | http://127.0.0.1:8080 (0.0.0.0 to share) | masks://DIR | null://
@@ -34,32 +36,48 @@ examples:
 """
 
 
+def sink_uri(text: str) -> str:
+    """An argparse type: a sink URI whose address can be read (an http:// port from 1 to 65535,
+    or 0 for any free one), checked before the model is opened."""
+    from ..errors import ConfigError
+    from ..uri import parse_host_port, split_uri
+
+    if split_uri(text)[0] == "http":
+        try:
+            parse_host_port(text, default_port=8080, what="http:// preview sink")
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", help="source URI (see below)")
-    p.add_argument("--model", required=True, help=".onnx or .engine written by edgeseg")
-    p.add_argument("--sink", action="append", help="sink URI; repeat for several (default null://)")
+    p.add_argument("--model", required=True, help=".onnx or .engine (with its .meta.json sidecar)")
+    p.add_argument("--meta", metavar="FILE", help="meta JSON for a model file that carries none (a trtexec plan, "
+                                                  "a foreign ONNX), e.g. written by ModelMeta(...).write_sidecar")
+    p.add_argument("--sink", action="append", type=sink_uri, help="sink URI; repeat for several (default null://)")
     p.add_argument("--policy", default="auto", choices=("auto", "latest", "all"),
                    help="latest: newest frame only (live default); all: every frame (file default)")
-    p.add_argument("--smooth", type=int, default=0, metavar="N", help="temporal smoothing over ~N frames")
-    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("--smooth", type=int_at_least(0), default=0, metavar="N", help="temporal smoothing over ~N frames")
+    p.add_argument("--max-frames", type=int_at_least(1), metavar="N", help="stop after N frames")
     p.add_argument("--backend", default="auto", help="auto | onnxruntime | tensorrt")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--render", default="overlay", choices=("overlay", "color", "none"))
-    p.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
-    p.add_argument("--width", type=int, help="ask a camera for this width")
-    p.add_argument("--height", type=int, help="ask a camera for this height")
-    p.add_argument("--fps", type=float, help="ask a camera for this frame rate")
-    p.add_argument("--latency-ms", type=int, default=200, help="RTSP jitter buffer (default 200)")
+    p.add_argument("--alpha", type=unit_interval, default=0.5, help="overlay opacity")
+    p.add_argument("--width", type=int_at_least(1), help="ask a camera for this width")
+    p.add_argument("--height", type=int_at_least(1), help="ask a camera for this height")
+    p.add_argument("--fps", type=positive_float, help="ask a camera for this frame rate")
+    p.add_argument("--latency-ms", type=int_at_least(0), default=200, help="RTSP jitter buffer (default 200)")
     p.add_argument("--transport", default="tcp", choices=("tcp", "udp"), help="RTSP transport")
     p.add_argument("--jpeg-quality", type=int, default=80, metavar="Q",
                    help="JPEG quality of the http:// preview, 1-100 (default 80; lower: less bandwidth)")
     p.add_argument("--codec", metavar="FOURCC",
                    help="codec of file:// videos, a FourCC such as mp4v, MJPG or XVID (default per container: "
                         "mp4v for .mp4/.mkv/.mov, MJPG for .avi)")
-    p.add_argument("--sink-fps", type=float, metavar="FPS",
+    p.add_argument("--sink-fps", type=positive_float, metavar="FPS",
                    help="frame rate written into file:// videos (default: the source's)")
-    p.add_argument("--report-every", type=float, default=5.0, help="seconds between stats lines (0: off)")
-    p.add_argument("--stats-json", metavar="PATH", help="write the final statistics here")
+    p.add_argument("--report-every", type=nonnegative_float, default=5.0, help="seconds between stats lines (0: off)")
+    p.add_argument("--stats-json", metavar="PATH", type=output_file, help="write the final statistics here")
     if p.epilog is None:
         p.epilog = EXAMPLES
         p.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -93,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
     options, source_options, sink_options = options_from_args(args)
     stream = Stream(args.source, args.model, args.sink or ["null://"], options, source_options=source_options,
-                    sink_options=sink_options, device=args.device, backend=args.backend)
+                    sink_options=sink_options, device=args.device, backend=args.backend, meta=args.meta)
     # docker/systemd stop (SIGTERM) and a closed terminal (SIGHUP) drain like Ctrl-C, so the video
     # being written gets its index and the final statistics still print
     with stop_signals_interrupt() as got:

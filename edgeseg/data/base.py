@@ -24,13 +24,15 @@ from ..errors import DataError
 from ..meta import default_palette
 from ..uri import IMAGE_SUFFIXES
 from ..utils.progress import Progress
+from .png import PNG_GRAY, PNG_PALETTE, decode_index_png, png_header
 
 IGNORE_INDEX = 255
 
 
 @dataclass
 class Sample:
-    """One image (HxWx3 uint8 BGR), its mask (HxW uint8 ids, 255 = ignore, or None) and a name.
+    """One image (HxWx3 uint8 BGR), its mask (HxW uint8 ids, 255 = ignore, or None) and a name;
+    readers of files also say which file the mask came from, for errors found later (scoring).
 
     >>> s = Sample(np.zeros((2, 3, 3), np.uint8), None, "frame0")
     >>> s.image.shape, s.mask
@@ -40,6 +42,18 @@ class Sample:
     image: np.ndarray
     mask: np.ndarray | None
     name: str
+    mask_path: str | None = None
+
+
+def _decode(data: np.ndarray, flags: int) -> np.ndarray | None:
+    """cv2.imdecode, or None for anything it cannot decode: it returns None for most bad files
+    but raises for some (a header claiming more than CV_IO_MAX_IMAGE_PIXELS)."""
+    if not data.size:
+        return None
+    try:
+        return cv2.imdecode(data, flags)
+    except cv2.error:
+        return None
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -58,7 +72,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     except OSError as exc:
         raise DataError("cannot read image file", path=path, got=str(exc),
                         fix="check the path and its permissions") from exc
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    image = _decode(data, cv2.IMREAD_COLOR)
     if image is None:
         raise DataError("image file cannot be decoded", path=path,
                         expected=f"a readable {'/'.join(IMAGE_SUFFIXES)} image",
@@ -68,10 +82,11 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:
-    """Read a single-channel mask PNG of class ids as HxW uint8.
+    """Read a mask PNG of class ids as HxW uint8.
 
-    A 3-channel file whose channels are equal is accepted (some tools save grey as colour);
-    a colour mask is rejected, because its colours are not ids.
+    A palette PNG (CVAT, labelme, PIL "P" mode, VOC) gives its palette *indices*, not the colours
+    OpenCV would decode. Grey saved as colour or with alpha (channels equal) and 16-bit grey
+    with ids up to 255 are accepted; a colour mask is rejected, because its colours are not ids.
 
     >>> import tempfile
     >>> p = os.path.join(tempfile.mkdtemp(), "m.png")
@@ -85,7 +100,16 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     except OSError as exc:
         raise DataError("cannot read mask file", path=path, got=str(exc),
                         fix="check the path and its permissions") from exc
-    mask = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    header = png_header(data[:29].tobytes())
+    if header is not None and header[3] == PNG_PALETTE:
+        return decode_index_png(data.tobytes(), path)
+    if header is not None and header[2] == 16 and header[3] != PNG_GRAY:
+        # OpenCV swaps the bytes of 16-bit samples with more than one channel (id 1 reads as 256).
+        raise DataError("mask is a 16-bit colour or grayscale+alpha PNG", path=path,
+                        expected="an 8-bit grayscale or palette PNG (or 16-bit grayscale) of class ids",
+                        got=f"16-bit, colour type {header[3]}",
+                        fix="save the mask as 8-bit grayscale PNG, e.g. cv2.imwrite(path, ids.astype(np.uint8))")
+    mask = _decode(data, cv2.IMREAD_UNCHANGED)
     if mask is None:
         raise DataError("mask file cannot be decoded", path=path, expected="a single-channel PNG of class ids",
                         got=f"{data.size} bytes that OpenCV cannot decode", fix="re-export the mask")
@@ -94,16 +118,29 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
                 and np.array_equal(mask[..., 0], mask[..., 2]):
             mask = mask[..., 0]
         else:
-            raise DataError("mask is a colour image, not class ids", path=path,
-                            expected="a single-channel PNG whose pixel values are class ids",
-                            got=f"{mask.shape[2]} channels with differing values",
-                            fix="convert colours to ids (one id per class colour) and save as grayscale PNG")
+            raise _colour_mask_error(mask, path)
     if mask.dtype != np.uint8:
         if mask.size and int(mask.max()) > 255:
             raise DataError("mask holds values above 255", path=path, expected="uint8 class ids",
                             got=f"{mask.dtype}, max {int(mask.max())}", fix="save the mask as 8-bit PNG")
         mask = mask.astype(np.uint8)
     return mask
+
+
+def _colour_mask_error(mask: np.ndarray, path: str) -> DataError:
+    """Name the colours found, so converting them to ids is one lookup the user can write."""
+    bgr = mask[..., :3].reshape(-1, 3).astype(np.int64)
+    packed = np.unique((bgr[:, 2] << 32) | (bgr[:, 1] << 16) | bgr[:, 0])
+    rgb = [(int(c >> 32), int(c >> 16 & 0xFFFF), int(c & 0xFFFF)) for c in packed[:8]]
+    listed = ", ".join(str(c) for c in rgb) + (f" and {packed.size - 8} more" if packed.size > 8 else "")
+    return DataError("mask is a colour image, not class ids", path=path,
+                     expected="a single-channel PNG whose pixel values are class ids (255 = ignore), "
+                              "or a palette PNG whose indices are",
+                     got=f"{mask.shape[2]} channels, {packed.size} colours (RGB): {listed}",
+                     fix="convert each class colour to its id: rgb = cv2.imread(path)[..., ::-1]; ids = np.full(mask.shape[:2], 255, np.uint8); "
+                         "ids[(rgb == colour).all(-1)] = id for each class; save ids as an 8-bit grayscale PNG "
+                         "(cv2.imwrite) or as a palette PNG (edgeseg.data.png.write_index_png(path, ids, palette)); "
+                         "list the class names in id order in classes.txt")
 
 
 def validate_sample(image: np.ndarray, mask: np.ndarray | None, num_classes: int,
@@ -178,7 +215,7 @@ class SegDataset:
         image = read_image(image_path)
         mask = None if mask_path is None else self.load_mask(mask_path)
         validate_sample(image, mask, self.num_classes, image_path, mask_path)
-        return Sample(image, mask, name)
+        return Sample(image, mask, name, mask_path)
 
     def __iter__(self) -> Iterator[Sample]:
         for i in range(len(self)):

@@ -23,8 +23,9 @@ from ..errors import DataError
 from ..utils.atomic import atomic_write_bytes
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_GRAY, _PALETTE = 0, 3
+PNG_GRAY, PNG_PALETTE = 0, 3   # IHDR colour types
 _FIX = "save the mask as an 8-bit palette or grayscale PNG holding class ids"
+MAX_PIXELS = 1 << 30    # what OpenCV's CV_IO_MAX_IMAGE_PIXELS allows by default
 
 
 def _chunks(data: bytes, path):
@@ -79,6 +80,23 @@ def _unfilter_row_scalar(line: np.ndarray, prev: np.ndarray, kind: int) -> None:
     line[:] = np.frombuffer(bytes(cur), np.uint8)
 
 
+def png_header(data: bytes) -> tuple[int, int, int, int, int] | None:
+    """``(width, height, bit depth, colour type, interlace)`` from a PNG's leading IHDR, else None.
+
+    Only the first 29 bytes are looked at, so a reader can pick its decoder before decoding.
+
+    >>> png_header(PNG_SIGNATURE + struct.pack(">I4sIIBBBBB", 13, b"IHDR", 6, 4, 8, 3, 0, 0, 0))
+    (6, 4, 8, 3, 0)
+    >>> png_header(b"GIF89a") is None
+    True
+    """
+    data = bytes(data[:29])
+    if len(data) < 29 or not data.startswith(PNG_SIGNATURE) or data[8:16] != b"\0\0\0\rIHDR":
+        return None
+    width, height, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    return width, height, depth, ctype, interlace
+
+
 def read_index_png(path: str | os.PathLike) -> np.ndarray:
     """The per-pixel indices of a palette or grayscale PNG as an HxW uint8 array.
 
@@ -96,30 +114,56 @@ def read_index_png(path: str | os.PathLike) -> np.ndarray:
     except OSError as exc:
         raise DataError("cannot read mask file", path=os.fspath(path), got=str(exc),
                         fix="check the path and its permissions") from exc
+    return decode_index_png(data, path)
+
+
+def decode_index_png(data: bytes, path: str | os.PathLike | None = None) -> np.ndarray:
+    """:func:`read_index_png` on the bytes of a file already read; ``path`` names it in errors."""
+    path = None if path is None else os.fspath(path)
     if not data.startswith(PNG_SIGNATURE):
-        raise DataError("mask is not a PNG file", path=os.fspath(path), expected="PNG signature",
+        raise DataError("mask is not a PNG file", path=path, expected="PNG signature",
                         got=repr(data[:8]), fix=_FIX)
     header, idat = None, []
     for kind, body in _chunks(data, path):
         if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body[:13])
+            if len(body) != 13:
+                raise DataError("PNG header (IHDR) is malformed", path=path, expected="13 bytes",
+                                got=f"{len(body)} bytes", fix="re-export or re-download the file")
+            header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
             idat.append(body)
     if header is None:
-        raise DataError("PNG has no IHDR chunk", path=os.fspath(path), fix="re-export the file")
+        raise DataError("PNG has no IHDR chunk", path=path, fix="re-export the file")
     width, height, depth, ctype, _, _, interlace = header
-    if ctype not in (_GRAY, _PALETTE) or depth not in (1, 2, 4, 8) or interlace:
+    if ctype not in (PNG_GRAY, PNG_PALETTE) or depth not in (1, 2, 4, 8) or interlace:
         got = f"colour type {ctype}, {depth}-bit" + (", interlaced" if interlace else "")
-        raise DataError("mask PNG does not hold class ids", path=os.fspath(path),
-                        expected="palette or grayscale, 1-8 bit, not interlaced", got=got, fix=_FIX)
+        raise DataError("mask PNG does not hold class ids", path=path,
+                        expected="palette or grayscale, 1-8 bit, not interlaced", got=got,
+                        fix=_FIX + (", saved without interlacing (Adam7)" if interlace else ""))
+    if width * height > MAX_PIXELS:
+        # An honest-looking header over a small zlib bomb would otherwise inflate to gigabytes.
+        raise DataError("mask PNG is too large to read", path=path,
+                        expected=f"at most {MAX_PIXELS} pixels (OpenCV's default limit too)",
+                        got=f"a header claiming {width}x{height}", fix="re-export or re-download the file")
     stride = (width * depth + 7) // 8
+    expected = height * (stride + 1)
+    inflate = zlib.decompressobj()
     try:
-        raw = np.frombuffer(zlib.decompress(b"".join(idat)), np.uint8)
+        # Never inflate past what the header promises (plus one byte, to see that there is more):
+        # a few kB of IDAT can inflate to gigabytes.
+        out = inflate.decompress(b"".join(idat), expected + 1)
+        if len(out) == expected and not inflate.eof:  # read on to the stream's end and its checksum
+            out += inflate.decompress(inflate.unconsumed_tail, 1)
     except zlib.error as exc:
-        raise DataError("PNG image data is corrupt", path=os.fspath(path), got=str(exc),
+        raise DataError("PNG image data is corrupt", path=path, got=str(exc),
                         fix="re-export or re-download the file") from exc
+    if len(out) <= expected and not inflate.eof:
+        raise DataError("PNG image data is corrupt", path=path, expected="a complete zlib stream",
+                        got=f"a stream that ends early, after {len(out)} of {expected} bytes",
+                        fix="re-export or re-download the file")
+    raw = np.frombuffer(out, np.uint8)
     if raw.size != height * (stride + 1):
-        raise DataError("PNG image data has the wrong size", path=os.fspath(path),
+        raise DataError("PNG image data has the wrong size", path=path,
                         expected=f"{height * (stride + 1)} bytes", got=f"{raw.size} bytes",
                         fix="re-export or re-download the file")
     rows = _unfilter(raw, height, stride, path)
@@ -177,7 +221,7 @@ def write_index_png(path: str | os.PathLike, ids: np.ndarray, palette=None, filt
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    ctype = _GRAY if palette is None else _PALETTE
+    ctype = PNG_GRAY if palette is None else PNG_PALETTE
     out = PNG_SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, ctype, 0, 0, 0))
     if palette is not None:
         plte = np.zeros((max(len(palette), int(ids.max()) + 1), 3), np.uint8)

@@ -54,12 +54,9 @@ def _existing(scheme: str, arg: str) -> str:
     return path
 
 
-def _synthetic(arg: str, split: str, kw: dict) -> SegDataset:
-    kw = _options("synthetic", kw, ("size", "num", "seed"))
-    if split not in SPLIT_SEEDS:
-        raise DataError("unknown synthetic split", expected=" | ".join(SPLIT_SEEDS), got=split,
-                        fix="use split='train', 'val' or 'test'")
-    num = kw.get("num")
+def _synthetic_count(arg: str, num) -> int | None:
+    """The count ``synthetic:N`` and ``num=`` give (None: the split's default), at least 1:
+    an empty set once scored as an all-n/a table with exit 0."""
     if arg:
         if not arg.isdigit():
             raise DataError("synthetic:N needs a whole number of images", expected="e.g. synthetic:500",
@@ -68,7 +65,24 @@ def _synthetic(arg: str, split: str, kw: dict) -> SegDataset:
             raise ConfigError("the count in the spec conflicts with num=", expected=f"{arg} (from synthetic:{arg})",
                               got=f"num={num}", fix="give the count once")
         num = int(arg)
-    num = SPLIT_SIZES[split] if num is None else int(num)
+    try:
+        bad = num is not None and (isinstance(num, bool) or int(num) != num or num < 1)
+    except (TypeError, ValueError):
+        bad = True
+    if bad:
+        raise ConfigError("a synthetic data set needs at least one image", expected="a whole number of images >= 1",
+                          got=f"synthetic:{arg}" if arg else f"num={num!r}",
+                          fix="e.g. synthetic:200, or leave the count out for the split's default")
+    return None if num is None else int(num)
+
+
+def _synthetic(arg: str, split: str, kw: dict) -> SegDataset:
+    kw = _options("synthetic", kw, ("size", "num", "seed"))
+    if split not in SPLIT_SEEDS:
+        raise DataError("unknown synthetic split", expected=" | ".join(SPLIT_SEEDS), got=split,
+                        fix="use split='train', 'val' or 'test'")
+    num = _synthetic_count(arg, kw.get("num"))
+    num = SPLIT_SIZES[split] if num is None else num
     return SyntheticScenes(num, kw.get("size", (256, 256)), kw.get("seed", SPLIT_SEEDS[split]))
 
 
@@ -104,6 +118,13 @@ def _whole(value) -> int:
     return int(str(value).strip())
 
 
+def _count(value) -> int:
+    n = _whole(value)
+    if n < 1:
+        raise ValueError(value)
+    return n
+
+
 def _size(value) -> tuple[int, int]:
     return uri.parse_size(value)
 
@@ -134,10 +155,10 @@ def _text(value) -> str:
 # scheme -> option -> (converter, what a good value looks like). palette is left out: a list of
 # RGB triples does not fit a query string; it stays a keyword of open_dataset.
 PARAMS: dict[str, dict[str, tuple[Callable, str]]] = {
-    "synthetic": {"num": (_whole, "a whole number of images, e.g. num=500"),
+    "synthetic": {"num": (_count, "a whole number of images >= 1, e.g. num=500"),
                   "size": (_size, "HxW (height x width), e.g. size=256x256"),
                   "seed": (_whole, "a whole number, e.g. seed=1")},
-    "folder": {"num_classes": (_whole, "a whole number, e.g. num_classes=4"),
+    "folder": {"num_classes": (_count, "a whole number of classes >= 1, e.g. num_classes=4"),
                "classes": (_names, "comma-separated class names, e.g. classes=bg,road,car"),
                "masks": (_flag, "1 or 0 (true / false)")},
     "voc": {"mask_dir": (_text, "a folder name, e.g. mask_dir=SegmentationClassAug")},
@@ -214,3 +235,28 @@ def open_dataset(spec: str, split: str = "train", **kw) -> SegDataset:
     if opener is None:
         raise _unknown_scheme(str(spec), d)
     return opener(d.arg, split, _uri_options(str(spec), d, dict(kw)))
+
+
+def check_data_spec(spec: str, **kw) -> uri.DataSpec:
+    """Read ``spec`` without opening anything (no file is touched, no scene rendered): the scheme,
+    the URI options and synthetic's count, with the errors :func:`open_dataset` would raise, so
+    a command can refuse a bad spec before it loads a model. ``kw`` are options to be passed to
+    :func:`open_dataset` along with it, checked against the spec's (e.g. ``num=`` against ``synthetic:N``).
+
+    >>> check_data_spec("synthetic://?num=4&size=32").params
+    {'num': '4', 'size': '32'}
+    >>> check_data_spec("synthetic:0")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    edgeseg.errors.ConfigError: a synthetic data set needs at least one image
+      expected: a whole number of images >= 1
+    ...
+    """
+    d = uri.parse_data_spec(spec)
+    if d.scheme not in OPENERS:
+        raise _unknown_scheme(str(spec), d)
+    kw = _uri_options(str(spec), d, {k: v for k, v in kw.items() if v is not None})
+    if d.scheme == "synthetic":
+        _synthetic_count(d.arg, kw.get("num"))
+    elif d.scheme in PARAMS and not d.arg:
+        _existing(d.scheme, d.arg)  # only the "needs a path" check: the path is looked at on opening
+    return d

@@ -30,10 +30,13 @@ import torch
 from .. import __version__
 from ..backends.onnx_meta import get_onnx_meta, set_onnx_meta
 from ..backends.tensorrt.onnx_ops import TARGETS, check_tensorrt_ops, require_tensorrt_ops
-from ..errors import ConfigError, EdgesegError, ModelError
+from ..errors import ConfigError, ModelError
 from ..lazy import require
 from ..meta import ModelMeta
+from ..models.weights import nonfinite
+from ..backends.onnx_file import load_onnx
 from ..utils.atomic import atomic_path
+from ..utils.checks import check_output_file
 from ..utils.files import file_sha256
 from .onnx_export import EXPORTER, INPUT_NAME, dynamic_axes, torch_to_onnx
 from .options import ExportOptions, check_network_meta, export_meta
@@ -75,6 +78,18 @@ def _load_network(source, meta: ModelMeta | None):
         return network, meta or ckpt_meta, None
     raise ConfigError("cannot export this object", expected="a checkpoint path, dict or torch.nn.Module",
                       got=type(source).__name__)
+
+
+def _check_finite_weights(network, ckpt_path) -> None:
+    """NaN or inf in any weight or buffer (BatchNorm statistics too) makes the graph output NaN;
+    refuse it before the export work, naming the tensors."""
+    bad = nonfinite(network.state_dict())
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise ModelError("the model's weights hold non-finite numbers (NaN or inf)", path=ckpt_path,
+                         expected="finite weights and buffers", got=f"{len(bad)} tensor(s): {shown}",
+                         fix="the training run diverged: export an earlier checkpoint, or retrain with a lower "
+                             "--lr; an exported model would output NaN")
 
 
 def _check_size(network, size, log) -> None:
@@ -131,8 +146,10 @@ def export_onnx(checkpoint_or_model, out="model.onnx", *, meta: ModelMeta | None
     out = os.fspath(out)
     if not out.lower().endswith(".onnx"):
         raise ConfigError("the output must be an .onnx file", got=out, fix="use --out model.onnx")
+    check_output_file(out, example="model.onnx")
     require("onnx", "ONNX export")
     network, net_meta, ckpt_path = _load_network(checkpoint_or_model, meta)
+    _check_finite_weights(network, ckpt_path)
     check_network_meta(net_meta)
     options = options.replace(size=options.size or net_meta.input_size)
     was_training = network.training
@@ -229,16 +246,5 @@ def _check(model, opset: int, tensorrt, log) -> tuple[str, ...]:
 
 def read_onnx_meta(path) -> ModelMeta:
     """The ModelMeta stored in an ONNX file (written by :func:`export_onnx`)."""
-    onnx = require("onnx", "reading ONNX metadata")
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ModelError("ONNX file not found", path=path, fix="check the path; export writes model.onnx")
-    try:
-        proto = onnx.load(path, load_external_data=False)
-    except EdgesegError:
-        raise
-    except Exception as exc:
-        raise ModelError("cannot read the ONNX file", path=path,
-                         got=f"{type(exc).__name__}: {str(exc)[:200]}",
-                         fix="the file is truncated or not ONNX; export it again") from exc
-    return get_onnx_meta(proto, path)
+    return get_onnx_meta(load_onnx(path, load_external_data=False), path)

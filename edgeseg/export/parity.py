@@ -60,6 +60,24 @@ def compare(reference: np.ndarray, got: np.ndarray, output_kind: str) -> dict:
             "max_abs_logit": float(np.abs(reference).max())}
 
 
+def _nonfinite(x: np.ndarray) -> int:
+    return int((~np.isfinite(x)).sum()) if x.dtype.kind in "fc" else 0
+
+
+def _check_finite(path: str, reference: np.ndarray, got: np.ndarray, size, n: int) -> None:
+    """NaN on both sides would compare as equal (max(0.0, nan) is 0.0, argmax of NaN is class 0):
+    a non-finite output is a failure of its own, never a difference of 0."""
+    bad = {"torch": _nonfinite(reference), "ONNX Runtime": _nonfinite(got)}
+    if any(bad.values()):
+        raise ModelError("the model's outputs are not finite (NaN or inf)", path=path,
+                         expected="finite logits from torch and from the ONNX graph",
+                         got=", ".join(f"{side}: {k} of {x.size} values" for (side, k), x in
+                                       zip(bad.items(), (reference, got)) if k)
+                             + f" at {size[0]}x{size[1]}, batch {n}",
+                         fix="the weights hold NaN/inf or overflow float32: export an earlier checkpoint, "
+                             "or retrain with a lower --lr")
+
+
 def check_parity(path: str, network: torch.nn.Module, net_meta: ModelMeta, graph_meta: ModelMeta, *,
                  batch: int = 1, dynamic: bool = False, count: int = 4) -> dict:
     """Run ``count`` frames (and, for a dynamic graph, a second size and batch) on both sides.
@@ -85,6 +103,7 @@ def check_parity(path: str, network: torch.nn.Module, net_meta: ModelMeta, graph
                 if got.shape[0] != n or got.shape[-2:] != tuple(size):
                     raise ModelError("the ONNX output has the wrong shape", path=path,
                                      expected=f"batch {n} at {size[0]}x{size[1]}", got=got.shape)
+                _check_finite(path, reference, got, size, n)
                 r = compare(reference, got, graph_meta.output_kind)
                 worst["inputs"] += n
                 worst["argmax_agreement"] = min(worst["argmax_agreement"], r["argmax_agreement"])

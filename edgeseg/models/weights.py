@@ -20,6 +20,8 @@ True
 from __future__ import annotations
 
 import os
+import pickle
+import re
 from dataclasses import dataclass
 from typing import Callable, Mapping
 from urllib.parse import urlparse
@@ -106,7 +108,7 @@ def download_checkpoint(name: str, *, progress: bool = True) -> dict[str, torch.
                                                   check_hash=True, weights_only=True)
     except Exception as exc:  # URLError, socket errors, hash mismatch, proxy pages: all mean "no file"
         raise ModelError(f"could not download checkpoint {name!r}", expected=ckpt.url,
-                         got=f"{type(exc).__name__}: {exc}",
+                         got=_brief(exc),
                          fix=(f"download {ckpt.url} on a machine with internet, then either copy it "
                               f"to {_hub_file(ckpt)} (found there from then on) or pass its path: "
                               f"load_pretrained(model, '/path/to/{ckpt.file_name}'), or for a backbone "
@@ -138,13 +140,81 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     {'w': tensor([1., 1.])}
     """
     path = os.fspath(path)
+    return _unwrap(safe_torch_load(path, fix="re-save it as torch.save(model.state_dict(), path)"), path)
+
+
+def safe_torch_load(path: str, map_location="cpu", *, fix: str):
+    """``torch.load(weights_only=True)`` whose failures are ModelErrors. torch's own message for a
+    file that holds pickled objects advises ``weights_only=False``, i.e. running whatever code the
+    file carries; edgeseg never passes that advice on. ``fix`` is for a truncated or foreign file.
+    """
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling refused, truncated file, not a torch file
-        raise ModelError("could not read checkpoint", expected="a state_dict saved with torch.save",
-                         got=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
-                         fix="re-save it as torch.save(model.state_dict(), path)", path=path) from exc
-    return _unwrap(state, path)
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.findall(r"GLOBAL ([\w.]+)", str(exc))  # the class or function it would have to import
+        if not found:  # not a pickle at all, or one torch cannot parse
+            raise _unreadable(path, exc, fix) from None
+        raise ModelError("not a plain-weights checkpoint edgeseg can load safely", path=path,
+                         expected="tensors, numbers, strings, lists and dicts only (a state_dict)",
+                         got=f"pickled Python objects ({found[0]}), which loading would have to run as code",
+                         fix="where the file was made, save only the weights: torch.save(model.state_dict(), "
+                             "path); or use the last.pt / best.pt that edgeseg train writes") from None
+    except Exception as exc:  # noqa: BLE001 - truncated zip, empty file, text, another framework's format
+        raise _unreadable(path, exc, fix) from None
+
+
+def _brief(exc: Exception) -> str:
+    """The exception's type and first line, unless that line is torch's weights_only advice."""
+    first = (str(exc).splitlines() or [""])[0]
+    return type(exc).__name__ + ("" if "weights_only" in first or not first else f": {first[:160]}")
+
+
+def _unreadable(path: str, exc: Exception, fix: str) -> ModelError:
+    return ModelError("could not read checkpoint", path=path,
+                      expected="a checkpoint saved with torch.save", got=_brief(exc),
+                      fix=f"the file is truncated or not a torch checkpoint; {fix}")
+
+
+def nonfinite(state, prefix: str = "") -> list[str]:
+    """Names of the floating tensors in ``state`` (nested dicts/lists, e.g. a whole training
+    checkpoint or an optimizer's state) holding NaN or inf, each with its counts.
+
+    >>> nonfinite({"a": torch.ones(2), "b": {"c": torch.tensor([float("nan"), 1.0])}, "n": torch.tensor(3)})
+    ['b.c (1 nan of 2)']
+    """
+    if isinstance(state, torch.Tensor):
+        if not (state.is_floating_point() or state.is_complex()) or bool(torch.isfinite(state).all()):
+            return []
+        nan, inf = int(torch.isnan(state).sum()), int(torch.isinf(state).sum())
+        counts = ", ".join(f"{n} {label}" for n, label in ((nan, "nan"), (inf, "inf")) if n)
+        return [f"{prefix or '<tensor>'} ({counts} of {state.numel()})"]
+    if isinstance(state, Mapping):
+        items = state.items()
+    elif isinstance(state, (list, tuple)):
+        items = enumerate(state)
+    else:
+        return []
+    return [bad for key, value in items for bad in nonfinite(value, f"{prefix}.{key}" if prefix else str(key))]
+
+
+def check_finite(state, path: str | os.PathLike = "<state_dict>", *, what: str = "weights") -> None:
+    """Refuse weights (or an optimizer state) holding NaN or inf: a model loaded from them outputs
+    NaN wherever they reach, which no later step would explain.
+
+    >>> check_finite({"w": torch.ones(2)})
+    >>> check_finite({"w": torch.tensor([1.0, float("inf")])}, "x.pt")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    edgeseg.errors.ModelError: checkpoint holds non-finite numbers (NaN or inf): x.pt
+      expected: finite weights
+      got:      1 tensor(s): w (1 inf of 2)
+    ...
+    """
+    bad = nonfinite(state)
+    if bad:
+        raise ModelError("checkpoint holds non-finite numbers (NaN or inf)", path=os.fspath(path),
+                         expected=f"finite {what}", got=f"{len(bad)} tensor(s): {_first(bad)}",
+                         fix="the run that wrote it diverged: use an earlier checkpoint, or retrain with a "
+                             "lower --lr and --grad-clip on")
 
 
 def _unwrap(state, where) -> dict[str, torch.Tensor]:
@@ -205,7 +275,9 @@ def _check_target(name: str, ckpt: Checkpoint, module: nn.Module) -> None:
                          fix=f"pick a *_{ckpt.backbone} model, or the checkpoint named {backbone!r}")
 
 
-def _load_into(target: nn.Module, state: dict[str, torch.Tensor], where: str) -> None:
+def load_state_into(target: nn.Module, state: Mapping[str, torch.Tensor], where: str) -> None:
+    """Load ``state`` strictly into ``target``; keys, shapes or values that do not fit (missing,
+    unexpected, another shape, NaN/inf) raise ModelError naming ``where``, never torch's traceback."""
     expected = target.state_dict()
     # old checkpoints (mobilenet_v2-b0353104) predate BatchNorm's num_batches_tracked counter
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
@@ -221,6 +293,7 @@ def _load_into(target: nn.Module, state: dict[str, torch.Tensor], where: str) ->
                          got="; ".join(problems),
                          fix="build the model the checkpoint was trained as (name, num_classes, aux, "
                              "width_mult)", path=where)
+    check_finite(state, where)
     full = {k: v for k, v in expected.items() if k.endswith("num_batches_tracked")}
     full.update(state)
     target.load_state_dict(full, strict=True)
@@ -257,5 +330,5 @@ def load_pretrained(module: nn.Module, source: str | os.PathLike | Mapping[str, 
         _check_target(str(source), ckpt, module)
         state, where, kind = download_checkpoint(str(source), progress=progress), ckpt.url, ckpt.kind
     target, mapped = _ADAPTERS[kind or _guess_kind(state)](state, module)
-    _load_into(target, mapped, where)
+    load_state_into(target, mapped, where)
     return module

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,14 +15,16 @@ import numpy as np
 from ..backends import load_backend
 from ..backends.onnx_meta import get_onnx_meta, set_onnx_meta
 from ..bench.latency import measure_latency
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError
 from ..evaluate import evaluate
 from ..lazy import require
 from ..meta import ModelMeta
-from ..utils.atomic import atomic_path
+from ..utils.atomic import atomic_path, private_tempdir
 from ..utils.progress import STDERR
 from .budget import fit_budget, group_nodes
 from .calibration import CalibrationSet, class_histogram, load_or_build
+from ..utils.checks import check_float, check_int, check_output_file
+from ..backends.onnx_file import load_onnx
 from .ort_quantizer import compute_ranges, prepare_model, quantizable_nodes, quantize_with_ranges, range_summary
 from .qdq_check import check_tensorrt_qdq
 from .report import write_report
@@ -74,6 +75,17 @@ def _latency(path: str, meta: ModelMeta, threads, runs: int):
         return measure_latency(b, x, runs=runs, warmup=max(2, runs // 10)).to_dict()
 
 
+def _check_numbers(num, val_num, threads, sensitivity_images, bench_runs, max_miou_drop) -> None:
+    """The numeric arguments, each against its valid range, before any file is read."""
+    check_int("num", num, 1)
+    check_int("val_num", val_num, 1, optional=True)
+    check_int("threads", threads, 1, optional=True)
+    check_int("sensitivity_images", sensitivity_images, 1)
+    check_int("bench_runs", bench_runs, 0)
+    # mIoU points: 0 asks for no loss at all (sensitive groups kept float until none is left), 100 any.
+    check_float("max_miou_drop", max_miou_drop, 0, 100, optional=True)
+
+
 def quantize_model(model_path: str, calib, out: str | None = None, *, method: str = "percentile",
                    target: str = "tensorrt", quantizer: str = "ort", num: int = 256, val=None,
                    val_num: int | None = None, max_miou_drop: float | None = None,
@@ -88,6 +100,9 @@ def quantize_model(model_path: str, calib, out: str | None = None, *, method: st
     the drop fits. ``keep_float`` names nodes to keep float from the start.
     """
     onnx = require("onnx", "INT8 quantization")
+    _check_numbers(num, val_num, threads, sensitivity_images, bench_runs, max_miou_drop)
+    if out is not None:
+        check_output_file(out, "--out", "model.int8.onnx")
     check_method(method)
     tgt = get_target(target)
     if quantizer not in QUANTIZERS:
@@ -99,9 +114,7 @@ def quantize_model(model_path: str, calib, out: str | None = None, *, method: st
     if max_miou_drop is not None and val is None:
         raise ConfigError("--max-miou-drop needs --val", expected="a validation data spec",
                           got="none", fix="add --val SPEC, e.g. --val synthetic")
-    if not os.path.isfile(model_path):
-        raise ModelError("model file not found", path=model_path)
-    proto = onnx.load(model_path)
+    proto = load_onnx(model_path, what="model")
     meta = get_onnx_meta(proto, model_path)
     if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in proto.graph.node):
         raise ConfigError("the model is already quantized", path=model_path,
@@ -113,12 +126,15 @@ def quantize_model(model_path: str, calib, out: str | None = None, *, method: st
     if quantizer == "modelopt":
         from .modelopt_quantizer import modelopt_method
         modelopt_method(method)  # refuse what modelopt lacks before any calibration work
-    out = out or default_output(model_path, target)
+    out = out or check_output_file(default_output(model_path, target), "the default output")
     calib_set = load_or_build(calib, meta, num, file=file)
+    # The FP32 pass over the set comes first: NaN scores would make every range below garbage.
+    with load_backend(model_path, device="cpu", threads=threads, meta=meta) as fp32:
+        hist = class_histogram(fp32, calib_set, meta, batch=1)
     val_data = _open_val(val, meta, val_num)
     score = _Scorer(meta, threads)
 
-    with tempfile.TemporaryDirectory(prefix="edgeseg-quantize-") as tmp:
+    with private_tempdir("edgeseg-quantize-") as tmp:
         prepared = prepare_model(model_path, os.path.join(tmp, "prepared.onnx"))
         log(f"calibrating {os.path.basename(model_path)} on {len(calib_set)} frames ({method}, "
             f"target {target}, quantizer {quantizer})")
@@ -140,8 +156,6 @@ def quantize_model(model_path: str, calib, out: str | None = None, *, method: st
                   "float_groups": []}
         if quant is not None:
             report["ranges"] = range_summary(ranges)
-        with load_backend(model_path, device="cpu", threads=threads, meta=meta) as fp32:
-            hist = class_histogram(fp32, calib_set, meta, batch=1)
         report["calibration"] = {"source": calib_set.source, "num": len(calib_set),
                                  "fingerprint": calib_set.fingerprint(),
                                  "class_histogram": dict(zip(meta.classes, hist.tolist()))}

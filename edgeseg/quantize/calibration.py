@@ -26,11 +26,13 @@ import cv2
 import numpy as np
 
 from .. import uri
-from ..errors import DataError
+from ..errors import DataError, ModelError
 from ..meta import ModelMeta
 from ..preprocess import check_frame, preprocess, resize_to_input
 from ..utils.atomic import atomic_path
 from ..utils.progress import STDERR, Progress
+from .calib_file import read_calibration_npz
+from ..utils.checks import check_int, check_output_file
 
 # The grammar's lists, under the names this module has always exported.
 IMAGE_EXTS = uri.IMAGE_SUFFIXES
@@ -46,6 +48,15 @@ class CalibrationSet:
     input_size: tuple[int, int]
     source: str
     info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.frames = check_calibration_frames(self.frames, self.source)
+        self.input_size = tuple(int(x) for x in self.input_size)
+        if self.frames.shape[1:3] != self.input_size:
+            raise DataError("calibration frames are not at the set's input size", path=self.source,
+                            expected=f"{self.input_size[0]}x{self.input_size[1]}",
+                            got=f"{self.frames.shape[1]}x{self.frames.shape[2]}",
+                            fix="make the set again with edgeseg calibrate")
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -63,6 +74,7 @@ class CalibrationSet:
             yield self.tensors(meta, i, i + batch)
 
     def save(self, path: str) -> str:
+        check_output_file(path, "calibration output", "calib.npz")
         with atomic_path(path, suffix=".npz") as tmp:
             np.savez_compressed(tmp, frames=self.frames, input_size=np.array(self.input_size),
                                 info=np.array(json.dumps({"source": self.source, **self.info})))
@@ -70,18 +82,29 @@ class CalibrationSet:
 
     @classmethod
     def load(cls, path: str) -> "CalibrationSet":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                info = json.loads(str(z["info"]))
-                return cls(z["frames"], tuple(int(x) for x in z["input_size"]),
-                           info.pop("source", path), info)
-        except (OSError, KeyError, ValueError) as exc:
-            raise DataError("cannot read calibration file", path=path, got=str(exc),
-                            expected="an .npz written by edgeseg calibrate") from exc
+        frames, size, info = read_calibration_npz(path)
+        return cls(frames, size, info.pop("source", path), info)
 
     def fingerprint(self) -> str:
         """sha256 of the frames: names the set in reports and quantization caches."""
         return hashlib.sha256(np.ascontiguousarray(self.frames).tobytes()).hexdigest()[:16]
+
+
+def check_calibration_frames(frames, where: str) -> np.ndarray:
+    """N x H x W x 3 uint8 (what calibrate writes and preprocess takes); float frames holding NaN
+    or inf are named as such, since no range computed over them would mean anything."""
+    frames = np.asarray(frames)
+    if frames.dtype.kind in "fc" and not np.isfinite(frames).all():
+        bad = int((~np.isfinite(frames)).sum())
+        raise DataError("calibration frames hold non-finite values (NaN or inf)", path=where,
+                        expected="N x H x W x 3 uint8 frames", got=f"{bad} of {frames.size} values not finite",
+                        fix="make the set again from images or video with edgeseg calibrate")
+    if frames.ndim != 4 or frames.shape[-1] != 3 or not len(frames) or frames.dtype != np.uint8:
+        raise DataError("calibration frames have the wrong form", path=where,
+                        expected="N x H x W x 3 uint8 frames (N >= 1), BGR at the model's input size",
+                        got=f"shape {frames.shape} dtype {frames.dtype}",
+                        fix="make the set with edgeseg calibrate (or build_calibration_set)")
+    return frames
 
 
 # -- sources ---------------------------------------------------------------------------------
@@ -202,6 +225,7 @@ def build_calibration_set(sources, meta: ModelMeta, num: int = 256, *, video_mod
                           seed: int = 0, file=STDERR) -> CalibrationSet:
     """Collect ``num`` frames from ``sources`` (folders, video files, data set specs) at the
     model's input size. An empty or unreadable source is a DataError naming it."""
+    check_int("num", num, 1)
     sources = [sources] if isinstance(sources, str) else list(sources)
     if not sources:
         raise DataError("no calibration source given", expected="an image folder, video file(s) or a data spec")
@@ -225,11 +249,23 @@ def build_calibration_set(sources, meta: ModelMeta, num: int = 256, *, video_mod
 def class_histogram(predict, calib: CalibrationSet, meta: ModelMeta, batch: int = 4) -> np.ndarray:
     """Fraction of pixels the FP32 model gives each class over the set: what the set covers."""
     counts = np.zeros(meta.num_classes, np.int64)
-    for x in calib.batches(meta, batch):
+    for i, x in enumerate(calib.batches(meta, batch)):
         out = np.asarray(predict(x))
+        check_finite_outputs(out, i * batch, getattr(predict, "path", None))
         labels = out.argmax(1) if meta.output_kind == "logits" else out
         counts += np.bincount(labels.reshape(-1).astype(np.int64), minlength=meta.num_classes)[:meta.num_classes]
     return counts / max(1, counts.sum())
+
+
+def check_finite_outputs(out: np.ndarray, first: int, path=None) -> None:
+    """Scores with NaN or inf: argmax would call them class 0 and every range would be garbage."""
+    if out.dtype.kind in "fc" and not np.isfinite(out).all():
+        bad = int((~np.isfinite(out)).sum())
+        raise ModelError("the FP32 model's outputs are not finite (NaN or inf) on the calibration frames",
+                         path=path, expected="finite scores",
+                         got=f"{bad} of {out.size} values not finite from frame {first} on",
+                         fix="the model itself is broken (NaN weights, or an overflow): export it again from "
+                             "a good checkpoint and check it with edgeseg eval")
 
 
 def load_or_build(calib: str | CalibrationSet, meta: ModelMeta, num: int = 256, **kw) -> CalibrationSet:

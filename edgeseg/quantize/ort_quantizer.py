@@ -21,15 +21,17 @@ import contextlib
 import io
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import ModelError
 from ..lazy import require
 from ..meta import ModelMeta
+from ..utils.atomic import private_tempdir
 from ..utils.progress import STDERR, Progress
 from .calibration import CalibrationSet
+from ..utils.checks import check_float, check_int
 from .graph_edit import float_inputs_for
 from .ranges import RangeCollector
 from .targets import QuantTarget
@@ -80,9 +82,11 @@ def compute_ranges(model_path: str, calib: CalibrationSet, meta: ModelMeta, meth
     through it one at a time into our streaming :class:`RangeCollector`, so peak memory is one
     image's activations, not the whole set's.
     """
+    check_float("percentile", percentile, 0, 100, low_open=True)
+    check_int("num_bins", num_bins, 16)
     q = require("onnxruntime.quantization", "INT8 quantization")
     cm = _METHODS(q)[method]
-    with tempfile.TemporaryDirectory(prefix="edgeseg-calib-") as tmp, _quiet():
+    with private_tempdir("edgeseg-calib-") as tmp, _quiet():
         # The Entropy calibrator's augmentation outputs full tensors (MinMax's only reductions).
         calibrator = q.create_calibrator(Path(model_path), _quant_ops(),
                                          augmented_model_path=os.path.join(tmp, "augmented.onnx"),
@@ -96,6 +100,8 @@ def compute_ranges(model_path: str, calib: CalibrationSet, meta: ModelMeta, meth
             for start in range(len(calib)):
                 outs = session.run(None, {input_name: calib.tensors(meta, start, start + 1)})
                 for i, n in wanted:
+                    if not np.isfinite(outs[i]).all():
+                        raise _nonfinite_activation(model_path, n, start)
                     collectors[n].add(outs[i])
                 del outs
                 bar.update(1)
@@ -107,6 +113,14 @@ def compute_ranges(model_path: str, calib: CalibrationSet, meta: ModelMeta, meth
         lo, hi = c.range("minmax" if n in logits else method, percentile=percentile)
         data[n] = q.calibrate.TensorData(lowest=np.array(lo, np.float32), highest=np.array(hi, np.float32))
     return q.calibrate.TensorsData(cm, data)
+
+
+def _nonfinite_activation(model_path: str, tensor: str, image: int) -> ModelError:
+    # The FP32 outputs were finite (quantize checks them first), so an inner tensor overflowed.
+    return ModelError("an activation of the FP32 model is not finite (NaN or inf) on the calibration frames",
+                      path=model_path, expected="finite activations", got=f"tensor {tensor!r} on frame {image}",
+                      fix="the model overflows float32 on these frames: check it with edgeseg eval and export "
+                          "it again from a good checkpoint")
 
 
 _PASS_THROUGH = {"Resize", "Upsample", "Add", "Sum", "Identity", "Transpose", "Reshape", "Concat",
@@ -144,7 +158,7 @@ def quantize_with_ranges(model_path: str, out_path: str, ranges, method: str, ta
     q = require("onnxruntime.quantization", "INT8 quantization")
     qtype = {"int8": q.QuantType.QInt8, "uint8": q.QuantType.QUInt8}
     cm = _METHODS(q)[method]
-    with tempfile.TemporaryDirectory(prefix="edgeseg-quant-") as tmp:
+    with private_tempdir("edgeseg-quant-") as tmp:
         cache = ranges_cache or os.path.join(tmp, "ranges.json")
         if not os.path.exists(cache):
             q.calibrate.save_tensors_data(ranges, cache)

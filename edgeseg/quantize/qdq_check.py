@@ -9,11 +9,13 @@ per output channel. The result lists each violation by node name.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..lazy import require
+from ..backends.onnx_file import load_onnx
 
 _WEIGHT_OPS = {"Conv": 1, "ConvTranspose": 1, "Gemm": 1, "MatMul": 1}
 
@@ -40,7 +42,7 @@ class QDQReport:
 def check_tensorrt_qdq(model_or_path) -> QDQReport:
     onnx = require("onnx")
     numpy_helper = onnx.numpy_helper
-    model = onnx.load(model_or_path) if isinstance(model_or_path, str) else model_or_path
+    model = load_onnx(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model_or_path
     g = model.graph
     inits = {i.name: i for i in g.initializer}
     consts = {n.output[0]: n.attribute[0].t for n in g.node

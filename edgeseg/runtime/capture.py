@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 
@@ -54,8 +55,8 @@ class CaptureSource(Source):
     def _open(self) -> None:
         self.cap = cv2.VideoCapture(self.target(), self.api)
         if not self.cap.isOpened():
-            raise SourceError("cannot open the source", path=self.uri, got="VideoCapture not opened",
-                              fix=self.open_hint())
+            self._close()
+            raise self.open_error()
         o = self.options
         if o.width:
             self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, o.width)
@@ -68,6 +69,11 @@ class CaptureSource(Source):
 
     def open_hint(self) -> str:
         return "check the path or device"
+
+    def open_error(self) -> SourceError:
+        """The error for a capture OpenCV would not open."""
+        return SourceError("cannot open the source", path=self.uri, got="VideoCapture not opened",
+                           fix=self.open_hint())
 
     def _read(self):
         ok, image = self.cap.read()
@@ -88,8 +94,34 @@ class CaptureSource(Source):
         return {"size": size, **super().effective(), "backend": cap.getBackendName() if cap else "?"}
 
 
+def fourcc(cap) -> str:
+    """The codec of an open capture as its four characters ("AV01", "FMP4"), or "unknown"."""
+    code = int(cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF
+    text = code.to_bytes(4, "little").decode("latin-1")
+    return text if code and text.isprintable() and code != 0xFFFFFFFF else "unknown"
+
+
 class FileSource(CaptureSource):
+    """A video file. A frame that does not decode is passed over and counted (``skipped``), and
+    reading goes on to the container's real end: a failed read in the middle of a damaged file
+    looks like the end of a healthy one. The end is reached once the frames the container
+    states (``total``) are all accounted for, or after ``MAX_BAD_RUN`` failed reads in a row
+    where it states none (or the file already ran past it).
+
+    Frames missing at the end count as skipped only in a file already seen damaged mid-way: OpenCV
+    estimates the count from the duration where the container states none (MKV, WebM, TS) and
+    overstates it when the audio runs longer or the frame rate varies, so a healthy file often
+    ends "early"; ``total`` against ``frames_read`` keeps that shortfall on record."""
+
     scheme, api = "file", cv2.CAP_FFMPEG
+    # a failed read at the real end costs ~20 us, so the bound costs nothing on healthy files
+    # while a damaged stretch of half a minute (at 30 fps) is still read past
+    MAX_BAD_RUN = 1000
+    SLACK = 8  # failed reads beyond the stated frames that a decoder may need to drain
+    STEPS_KEPT = 5  # recent frame intervals whose median sizes a gap (variable frame rate)
+    _pending = None  # the first frame, read when the file opens
+    _last_ms = None  # the container's time stamp of the last frame decoded
+    damaged = False  # a read failed and a later one decoded: frames were lost mid-file
 
     def target(self):
         path = split_uri(self.uri)[1]
@@ -97,15 +129,116 @@ class FileSource(CaptureSource):
             raise SourceError("video file not found", path=path, fix="check the path")
         return path
 
+    def check(self) -> None:
+        cap = cv2.VideoCapture(self.target(), self.api)
+        try:
+            if not cap.isOpened():
+                raise self.open_error()
+            stated = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+            tries = min(stated + self.SLACK, self.MAX_BAD_RUN) if stated > 0 else self.MAX_BAD_RUN
+            # one frame decoded (grab() skips the colour conversion) or the stream fails before the model loads
+            if not any(cap.grab() for _ in range(tries)):
+                raise self.undecodable_error(fourcc(cap), stated if stated > 0 else None)
+        finally:
+            cap.release()
+
+    def undecodable_error(self, codec: str, stated: int | None) -> SourceError:
+        """The error for a file that opens but decodes no frame."""
+        got = f"{stated} frames stated, none decodable" if stated else "no decodable frame"
+        return SourceError(f"no frame could be decoded: the video file looks truncated or damaged, or its codec "
+                           f"({codec}) is not supported by this OpenCV build", path=self.target(),
+                           got=f"{got} (codec {codec})",
+                           fix="check it plays (ffplay or VLC): if it does, convert it to a codec OpenCV decodes "
+                               "(ffmpeg -i IN -c:v libx264 OUT.mp4); if not, copy or record it again")
+
+    def open_error(self) -> SourceError:
+        path = self.target()
+        if os.path.getsize(path) == 0:
+            return SourceError("the video file is empty", path=path, got="0 bytes",
+                               fix="the recording or copy that made it failed: make it again")
+        return SourceError("the video file looks truncated or damaged", path=path,
+                           got=f"{os.path.getsize(path)} bytes that OpenCV (FFmpeg) cannot open as a video",
+                           expected="a complete video file; an MP4 cut short (a copy or recording that was "
+                                    "interrupted) has no index (moov atom) and cannot be opened",
+                           fix="copy or record it again; an interrupted MP4 can sometimes be recovered with "
+                               "untrunc and a healthy file from the same camera")
+
     def _open(self) -> None:
         super()._open()
         self.num_frames = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.total = self.num_frames if self.num_frames > 0 else None
+        self._pending = None
+        self._steps = collections.deque(maxlen=self.STEPS_KEPT)
+        if self._index == 0:
+            # the first frame now: a file that opens but decodes nothing is damaged (or in a codec
+            # this build lacks), and saying so here beats an empty stream that "succeeds"
+            try:
+                self._pending = self._read_on()
+            except EndOfStream:
+                codec = fourcc(self.cap)
+                self._close()
+                raise self.undecodable_error(codec, self.total) from None
 
     def _read(self):
-        ok, image = self.cap.read()
-        if not ok:  # a file that ends is not a failure
-            raise EndOfStream("end of video", path=self.uri)
+        if self._pending is not None:
+            item, self._pending = self._pending, None
+            return item
+        return self._read_on()
+
+    def _read_on(self):
+        failures = 0
+        while True:
+            ok, image = self.cap.read()
+            if ok:
+                break
+            failures += 1
+            if failures >= self._give_up_after():
+                self._end()
+        ms, last = self.cap.get(cv2.CAP_PROP_POS_MSEC), self._last_ms
+        if failures:
+            self.damaged = True
+            self._skip_gap(failures, ms, last)
+        elif last is not None and ms > last:
+            self._steps.append(ms - last)
+        if last is None or ms > last:
+            self._last_ms = ms
         return image, self._index / self.fps, None
+
+    def _skip_gap(self, failures: int, ms: float, last: float | None) -> None:
+        """Count the frames lost before the one just decoded (at ``ms``; the one before at ``last``,
+        None at the start). A failed read may consume several packets, so the time stamps say how
+        many, over the measured frame interval: OpenCV's POS_FRAMES counts decoded frames only, and
+        a variable-rate file's nominal rate overcounts where it runs slower."""
+        steps = sorted(self._steps)
+        step = steps[len(steps) // 2] if steps else 1e3 / self.fps
+        slots = round((ms if last is None else ms - last) / step) - (last is not None)
+        lost = max(failures, slots)
+        if self.total and self._index < self.total:
+            lost = max(failures, min(lost, self.total - self._index))
+        self._skip(self._index, lost)
+        self._index += lost
+
+    def _give_up_after(self) -> int:
+        """Failed reads in a row that end the file, from where it is against what it states."""
+        remaining = self.total - self._index if self.total else -1
+        if remaining < 0:  # no count, or the file already ran past it
+            return self.MAX_BAD_RUN
+        if remaining == 0:
+            return 1
+        return min(remaining + self.SLACK, self.MAX_BAD_RUN)
+
+    def _end(self):
+        if self.damaged and self.total and self._index < self.total:
+            lost = self.total - self._index
+            self._skip(self._index, lost, "the file ends before the frames it states", say=False)
+            if self.options.log:
+                self.options.log(f"source file: the video ends at frame {self._index} of the {self.total} it "
+                                 f"states: the last {lost} could not be decoded (damaged at the end too)")
+            self._index = self.total
+        raise EndOfStream("end of video", path=self.uri)
+
+    def effective(self) -> dict:
+        return {**super().effective(), "frames": self.total or "unknown"}
 
 
 class V4L2Source(CaptureSource):

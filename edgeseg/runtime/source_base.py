@@ -56,6 +56,7 @@ class Source:
 
     scheme = ""
     live = False
+    SKIPS_KEPT = 20
 
     def __init__(self, uri: str, options: SourceOptions | None = None):
         options = options or SourceOptions()
@@ -63,6 +64,10 @@ class Source:
         self.fps = float(options.fps or 30.0)
         self.keep = "latest"
         self.dropped = 0  # frames a live source overwrote before anyone took them
+        self.frames_read = 0  # frames the source delivered (a live one's dropped ones included)
+        self.skipped = 0  # frames it could not decode and passed over (their indices are left out)
+        self.skipped_at: list[str] = []  # the first SKIPS_KEPT of them: "28", "31-33", "2 (1b.png: ...)"
+        self.total: int | None = None  # the frames a file or folder says it holds, where it says
         self.period: float | None = None  # a live source's measured seconds between frames
         self._index = 0
         self._thread = None
@@ -82,6 +87,10 @@ class Source:
 
     def _close(self) -> None:
         pass
+
+    def check(self) -> None:
+        """Cheap checks a stream runs before it loads the model (a file that is not there, is
+        empty or will not open); ``open`` runs them again."""
 
     def effective(self) -> dict:
         """The options in force after opening (printed by ``open``)."""
@@ -172,7 +181,21 @@ class Source:
     def _frame(self, image, pts, gt=None) -> Frame:
         f = Frame(image, self._index, time.monotonic(), pts, gt)
         self._index += 1
+        self.frames_read += 1
         return f
+
+    def _skip(self, first: int, count: int = 1, why: str = "", say: bool = True) -> None:
+        """Count frames ``first`` .. ``first + count - 1`` as undecodable; the first time, say so
+        (unless ``say`` is False: the caller says it its own way)."""
+        self.skipped += count
+        label = str(first) if count == 1 else f"{first}-{first + count - 1}"
+        label += f" ({why})" if why else ""
+        if len(self.skipped_at) < self.SKIPS_KEPT:
+            self.skipped_at.append(label)
+        if say and self.skipped == count and self.options.log:
+            frames = "frame" if count == 1 else "frames"
+            self.options.log(f"source {self.scheme}: {frames} {label} could not be decoded; reading on "
+                             "(further ones are counted)")
 
     def _raise_error(self):
         if self._error is not None:

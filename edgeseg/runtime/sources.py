@@ -34,6 +34,9 @@ class ImageFolderSource(Source):
     scheme = "images"
     SUFFIXES = IMAGE_SUFFIXES
 
+    def check(self) -> None:
+        self._open()  # a listing is cheap: a missing or empty folder fails before the model loads
+
     def _open(self) -> None:
         folder = split_uri(self.uri)[1]
         if not os.path.isdir(folder):
@@ -41,12 +44,18 @@ class ImageFolderSource(Source):
         self.files = sorted(p for p in glob.glob(os.path.join(folder, "*")) if p.lower().endswith(self.SUFFIXES))
         if not self.files:
             raise SourceError("no images in the folder", path=folder, expected=" ".join(self.SUFFIXES))
+        self.total = len(self.files)
 
     def _read(self):
-        if self._index >= len(self.files):
-            raise EndOfStream("end of image folder", path=self.uri)
-        # an unreadable file comes back as None: the stream counts it as a bad frame and goes on
-        return cv2.imread(self.files[self._index], cv2.IMREAD_COLOR), self._index / self.fps, None
+        # an unreadable file is passed over under its own name (the stream counts it as bad)
+        while self._index < len(self.files):
+            path = self.files[self._index]
+            image = cv2.imread(path, cv2.IMREAD_COLOR)
+            if image is not None:
+                return image, self._index / self.fps, None
+            self._skip(self._index, why=f"{os.path.basename(path)}: not a readable image")
+            self._index += 1
+        raise EndOfStream("end of image folder", path=self.uri)
 
     def effective(self) -> dict:
         return {"images": len(self.files), **super().effective()}
@@ -73,6 +82,7 @@ class SyntheticSource(Source):
         self.size = parse_size(q.get("size", "480x640"), what="synthetic:// size", example="480x640")
         self.fps = float(q.get("fps", self.options.fps or 30))
         self.seed, self.frames = int(q.get("seed", 0)), int(q["frames"]) if "frames" in q else None
+        self.total = self.frames
         self.live = q.get("live", "1") not in ("0", "false", "no")
         self.loop = int(q.get("loop", 0))
 

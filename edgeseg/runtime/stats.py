@@ -20,7 +20,10 @@ import time
 
 import numpy as np
 
-COUNTERS = ("frames_in", "frames_out", "dropped", "bad_frames", "reconnects", "sink_errors")
+# frames_read: what the source delivered; frames_skipped: what it could not decode (also counted
+# in bad_frames, with the frames preprocessing refused); frames_in: what entered the pipeline
+COUNTERS = ("frames_read", "frames_skipped", "frames_in", "frames_out", "dropped", "bad_frames", "reconnects",
+            "sink_errors")
 
 
 class StreamStats:
@@ -86,10 +89,33 @@ class StreamStats:
                 f"p99 {e2e.get('p99_ms', 0):.1f} ms | infer p50 {inf.get('p50_ms', 0):.1f} ms | dropped "
                 f"{s['dropped']} bad {s['bad_frames']} reconnects {s['reconnects']} sink errors {s['sink_errors']}")
 
-    def table(self) -> str:
-        """The final report: one row per stage."""
+    def source_line(self) -> str | None:
+        """What came in against what the source holds: read, skipped (with where), written;
+        None for a source that states no length and skipped nothing. Where read and skipped do
+        not add up to the stated length (a container's estimated count, a stream stopped early),
+        the stated and decoded counts are given side by side, not as lost frames."""
         s = self.snapshot()
-        rows = [self.line(), f"{'stage':<12} {'p50 ms':>9} {'p99 ms':>9} {'mean ms':>9} {'n':>7}"]
+        total, skipped, got = s.get("frames_total"), s["frames_skipped"], s["frames_read"]
+        if total is None and not skipped:
+            return None
+        if total is None:
+            read = f"{got} frames read"
+        elif got + skipped == total:
+            read = f"{got} of {total} frames read"
+        else:
+            read = f"the container states {total} frames, {got} decoded"
+        where = s.get("skipped_at") or []
+        detail = f" (could not be decoded: {', '.join(where[:5])}{', ...' if len(where) > 5 else ''})" \
+            if skipped else ""
+        errors = s["sink_errors"]
+        out = f"{s['frames_out']} written" if not errors else f"{s['frames_out']} sent to the sinks ({errors} sink errors)"
+        return f"source: {read}, {skipped} skipped{detail}; {out}"
+
+    def table(self) -> str:
+        """The final report: the stats line, the source's account of its frames, one row per stage."""
+        s = self.snapshot()
+        rows = [self.line(), *filter(None, [self.source_line()]),
+                f"{'stage':<12} {'p50 ms':>9} {'p99 ms':>9} {'mean ms':>9} {'n':>7}"]
         for name, v in s["stages"].items():
             rows.append(f"{name:<12} {v['p50_ms']:>9.2f} {v['p99_ms']:>9.2f} {v['mean_ms']:>9.2f} {v['n']:>7}")
         return "\n".join(rows)

@@ -13,7 +13,9 @@ inference (OpenCV and ONNX Runtime release the GIL). Two policies:
 - ``all``: every frame is processed in order, queues block; output frames == input frames.
 
 Faults do not stop it: a source that fails is reopened with exponential back-off, a corrupt
-frame is skipped and counted, a sink that raises is counted and logged once. Ctrl-C drains
+frame (or one a damaged file cannot decode) is skipped and counted, a sink that raises is
+counted and logged once; only when every sink keeps failing does the stream stop, with a
+SinkError, since nothing it makes reaches anyone. Ctrl-C drains
 the frames in flight, closes the sinks (the video file is renamed into place) and prints the
 final statistics.
 
@@ -94,7 +96,7 @@ class Stream:
 
     def __init__(self, source, model=None, sink=None, options: StreamOptions | None = None, *, log=print,
                  source_options: SourceOptions | None = None, sink_options: SinkOptions | None = None,
-                 device: str | None = None, backend: str | None = None, **deprecated_keywords):
+                 device: str | None = None, backend: str | None = None, meta=None, **deprecated_keywords):
         model = deprecated.model_argument(model, deprecated_keywords)
         self.options = o = deprecated.stream_options(options, deprecated_keywords)
         source_options = deprecated.source_options(source_options)
@@ -106,27 +108,32 @@ class Stream:
                               expected="source_options only with a source URI (the Source has its options)",
                               fix="build the Source with those options, or pass its URI")
         self._own_seg = not isinstance(model, Segmenter)
-        if not self._own_seg and (device not in (None, "auto") or backend not in (None, "auto")):
-            raise ConfigError("device/backend conflict with a Segmenter already open",
-                              got=f"device={device!r}, backend={backend!r}",
-                              expected="device and backend only with a model path",
+        if not self._own_seg and (device not in (None, "auto") or backend not in (None, "auto")
+                                  or meta is not None):
+            raise ConfigError("device/backend/meta conflict with a Segmenter already open",
+                              got=f"device={device!r}, backend={backend!r}, meta={meta!r}",
+                              expected="device, backend and meta only with a model path",
                               fix="Segmenter(path, backend, device=...) opens it there, or pass the path")
         self.log = log or (lambda *a, **k: None)
         self.sink_options = check_sink_options(sink_options)
-        self.segmenter = Segmenter(model, backend or "auto", device=device or "auto") if self._own_seg else model
-        self.source = source if isinstance(source, Source) else None
-        self._source_spec = source
+        self._stats = StreamStats()
         # one log for the whole stream, the source's open line included
         self.source_options = replace(source_options or SourceOptions(), log=log)
+        # the source and the sinks are checked before the model loads (a TensorRT engine takes
+        # seconds): a file that will not open, a sink URI or folder that cannot work, fail first
+        self.source = source if isinstance(source, Source) else make_source(source, self.source_options)
+        self.source.check()
+        self.sinks = SinkSet(sink, log=self.log, on_error=lambda s, e: self._stats.count("sink_errors"),
+                             options=self.sink_options)
+        self.segmenter = (Segmenter(model, backend or "auto", device=device or "auto", meta=meta)
+                          if self._own_seg else model)
         self.policy = o.policy  # "auto" is decided when the source opens
         cv_threads = o.cv_threads
         if cv_threads == "auto":
             cv_threads = 1 if self.segmenter.backend.on_cpu else None
         self.cv_threads, self._cv_threads_before = cv_threads, None
         self.smoother = Smoother(o.smooth, labels=self.segmenter.meta.output_kind == "labels")
-        self._stats = StreamStats()
-        self.sinks = SinkSet(sink, log=self.log, on_error=lambda s, e: self._stats.count("sink_errors"),
-                             options=self.sink_options)
+        self._skipped_seen = 0
         self._stop, self._abort = threading.Event(), threading.Event()
         # latest policy: set when inference took the frame handed over; _due is when the
         # running inference should finish (monotonic s); the EMAs are in seconds.
@@ -188,17 +195,19 @@ class Stream:
         if self._started:
             raise ConfigError("a Stream runs once", fix="make a new Stream")
         self._started = True
-        src = self.source or make_source(self._source_spec, self.source_options)
+        src = self.source
         if self.policy == "auto":
             self.policy = "latest" if src.live else "all"
-        # a live source queues every frame under "all" and keeps only the newest under "latest"
-        self.source = src.open("all" if self.policy == "all" else "latest")
-        self._stats.info.update(source=self.source.uri, policy=self.policy, live=self.source.live,
-                                model=self.segmenter.meta.model, source_fps=self.source.fps)
         try:
-            self.sinks.start(self.source.fps, self.stats)
-        except BaseException:  # no display, port in use: leave no grabber thread behind
-            self.source.close()
+            # a live source queues every frame under "all" and keeps only the newest under "latest"
+            src.open("all" if self.policy == "all" else "latest")
+            self._stats.info.update(source=src.uri, policy=self.policy, live=src.live,
+                                    model=self.segmenter.meta.model, source_fps=src.fps, frames_total=src.total)
+            self.sinks.start(src.fps, self.stats)
+        except BaseException:  # a damaged file, no display, port in use: no grabber thread or model left behind
+            src.close()
+            if self._own_seg:
+                self.segmenter.close()
             self._closed = True
             raise
         if self.cv_threads is not None:
@@ -222,9 +231,12 @@ class Stream:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=30)
-        self.sinks.close()
-        if self.source is not None:
-            self.source.close()
+        try:
+            self.sinks.close()
+        except Exception as exc:  # noqa: BLE001  a video lost at close still fails the run, after the rest closes
+            if self._error is None:
+                self._error = exc
+        self.source.close()
         if self._cv_threads_before is not None:
             cv2.setNumThreads(self._cv_threads_before)
         if self._own_seg:
@@ -421,8 +433,17 @@ class Stream:
         self._stats.count("bad_frames")
 
     def _sync_drops(self) -> None:
-        if self.source is not None:
-            self._stats.set("dropped", self.source.dropped)
+        """Copy the source's counts: drops, frames read, and the frames it could not decode
+        (which are bad frames too)."""
+        src = self.source
+        self._stats.set("dropped", src.dropped)
+        self._stats.set("frames_read", src.frames_read)
+        new = src.skipped - self._skipped_seen
+        if new > 0:
+            self._skipped_seen = src.skipped
+            self._stats.count("bad_frames", new)
+            self._stats.set("frames_skipped", src.skipped)
+            self._stats.info["skipped_at"] = list(src.skipped_at)
 
     def _reconnect(self, exc: BaseException) -> None:
         """Reopen the source with exponential back-off until it opens or the stream stops."""

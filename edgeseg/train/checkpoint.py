@@ -21,30 +21,44 @@ import torch
 
 from ..errors import ModelError
 from ..meta import ModelMeta
+from ..models.weights import check_finite, load_state_into, nonfinite, safe_torch_load
 from ..utils.atomic import atomic_path
+
+__all__ = ["FORMAT", "build_from_checkpoint", "check_finite", "checkpoint_meta", "load_checkpoint", "nonfinite",
+           "rng_state", "save_checkpoint", "set_rng_state"]
 
 FORMAT = "edgeseg-checkpoint/1"
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
-    """torch.save into a temp file beside ``path``, then rename: a crash never leaves half a file."""
+    """torch.save into a temp file beside ``path``, then rename: a crash never leaves half a file.
+    Weights or optimizer state holding NaN/inf are refused (ModelError), so a checkpoint on disk is
+    always one a run can fall back on."""
+    bad = nonfinite({k: state[k] for k in ("model", "optimizer") if k in state})
+    if bad:  # the trainer stops before this; a checkpoint is what a diverged run falls back on
+        raise ModelError("refusing to write a checkpoint with non-finite numbers (NaN or inf)",
+                         path=os.fspath(path), expected="finite weights and optimizer state",
+                         got=", ".join(bad[:5]), fix="keep the previous checkpoint; lower the learning rate")
     state = {"format": FORMAT, **state}
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(state, tmp)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
-    """Load a checkpoint (ours or a bare state_dict) without unpickling arbitrary objects."""
+    """Load a checkpoint (ours or a bare state_dict) without unpickling arbitrary objects.
+
+    This reads the file as it is; :func:`build_from_checkpoint` and ``--resume`` also refuse
+    weights that are not finite (:func:`check_finite`).
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ModelError("checkpoint not found", path=path, fix="check the path; training writes "
                          "<out>/last.pt and <out>/best.pt")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # truncated zip, foreign pickle, ...
-        raise ModelError("cannot read checkpoint", path=path, got=f"{type(exc).__name__}: {exc}",
-                         fix="the file is truncated or not a torch checkpoint; use last.pt or best.pt "
-                             "written by edgeseg train") from exc
+    ckpt = safe_torch_load(path, map_location, fix="use the last.pt or best.pt written by edgeseg train")
+    if not isinstance(ckpt, dict):
+        raise ModelError("checkpoint is not a dict", path=path, expected="a dict saved with torch.save",
+                         got=type(ckpt).__name__, fix="use the last.pt or best.pt written by edgeseg train")
+    return ckpt
 
 
 def checkpoint_meta(ckpt: dict, path: str = "<checkpoint>") -> ModelMeta:
@@ -57,7 +71,10 @@ def checkpoint_meta(ckpt: dict, path: str = "<checkpoint>") -> ModelMeta:
 
 
 def build_from_checkpoint(ckpt: dict | str, *, eval_mode: bool = True):
-    """Rebuild the model a checkpoint describes and load its weights; returns (model, meta)."""
+    """Rebuild the model a checkpoint describes and load its weights; returns (model, meta).
+
+    Weights that do not fit the model or are not finite raise ModelError naming the file.
+    """
     from ..models import build_model
     path = "<checkpoint>"
     if not isinstance(ckpt, dict):
@@ -65,11 +82,10 @@ def build_from_checkpoint(ckpt: dict | str, *, eval_mode: bool = True):
     meta = checkpoint_meta(ckpt, path)
     args = dict(ckpt.get("model_args", {}))
     model = build_model(meta.model, num_classes=meta.num_classes, **args)
-    missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
-    if missing or unexpected:
-        raise ModelError("checkpoint weights do not fit the model", path=path,
-                         expected=f"the state of {meta.model} {args}",
-                         got=f"missing {missing[:4]}, unexpected {unexpected[:4]}")
+    if not isinstance(ckpt.get("model"), dict):
+        raise ModelError("checkpoint carries no weights", path=path, expected="a 'model' state_dict",
+                         got=f"keys {sorted(ckpt)[:6]}", fix="use the last.pt or best.pt written by edgeseg train")
+    load_state_into(model, ckpt["model"], path)
     return (model.eval() if eval_mode else model), meta
 
 

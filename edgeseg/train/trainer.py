@@ -1,5 +1,6 @@
 """The trainer: AdamW/SGD, poly LR with warm-up, AMP on CUDA, gradient clipping, DDP through
-torchrun, atomic checkpoints every epoch plus the best by val mIoU, exact resume.
+torchrun, atomic checkpoints every epoch plus the best by val mIoU, exact resume (:mod:`.resume`).
+A run whose loss, weights or outputs turn NaN/inf stops without saving them (:class:`TrainingDiverged`).
 
 >>> from edgeseg.train import TrainConfig, Trainer
 >>> cfg = TrainConfig(model="lraspp_mobilenet_v3_small", data="synthetic", epochs=1, batch=2,
@@ -24,19 +25,24 @@ from ..errors import ConfigError, EdgesegError
 from ..evaluate import confusion
 from ..meta import ModelMeta
 from ..models import build_model
+from ..models.registry import model_spec
 from ..utils.atomic import atomic_write_text
 from ..utils.progress import Progress, STDERR, format_seconds
-from .checkpoint import build_from_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import build_from_checkpoint, nonfinite, rng_state, save_checkpoint
 from .config import TrainConfig
 from .datasets import MaterializedDataset, TorchSegDataset, epoch_indices, make_loader
 from .distributed import DistContext
 from .losses import build_loss
 from .predictor import TorchPredictor
+from .resume import check_classes, open_resume, restore
 from .schedule import poly_warmup
 
 
 class TrainingDiverged(EdgesegError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+    """The loss, the weights or the outputs became NaN or infinite. Nothing non-finite is saved;
+    ``kept`` is the path of the last good checkpoint (None when there is none)."""
+
+    kept: str | None = None
 
 
 @dataclass
@@ -91,13 +97,18 @@ class Trainer:
         self._train_data, self._val_data = train_data, val_data
 
     # -- setup -------------------------------------------------------------------------------
-    def _data(self):
+    def _data(self, check_classes=None):
+        """The train and val readers; ``check_classes(classes)`` runs before scenes are rendered."""
         cfg = self.cfg
         kw = {"size": cfg.size} if cfg.data.split(":")[0] == "synthetic" else {}
-        train = self._train_data or open_dataset(cfg.data, split="train",
-                                                 **({**kw, "num": cfg.num_train} if cfg.num_train else kw))
-        val = self._val_data or open_dataset(cfg.data, split="val",
-                                             **({**kw, "num": cfg.num_val} if cfg.num_val else kw))
+        train, val = self._train_data, self._val_data  # a reader of no samples is still a reader
+        if train is None:
+            train = open_dataset(cfg.data, split="train",
+                                 **(kw if cfg.num_train is None else {**kw, "num": cfg.num_train}))
+        if val is None:
+            val = open_dataset(cfg.data, split="val", **(kw if cfg.num_val is None else {**kw, "num": cfg.num_val}))
+        if check_classes is not None:
+            check_classes(train.classes)
         if cfg.data.startswith("synthetic") and self._train_data is None:
             train = MaterializedDataset(train, "render train scenes", self.progress_file)
             val = MaterializedDataset(val, "render val scenes", self.progress_file)
@@ -127,13 +138,19 @@ class Trainer:
 
     def _fit(self, cfg: TrainConfig, dev: torch.device) -> TrainResult:
         t_start = time.perf_counter()
-        train, val = self._data()
+        spec = model_spec(cfg.model)  # an unknown --model fails here, before any data is rendered
+        ck = None
+        if cfg.resume is not None:
+            ck, cfg = open_resume(cfg, spec.default_output_stride)
+            self.cfg = cfg
+        train, val = self._data(None if ck is None else
+                                (lambda classes: check_classes(ck, classes, cfg.data, cfg.resume)))
         meta = ModelMeta(model=cfg.model, classes=train.classes, palette=train.palette,
                          input_size=cfg.size,
                          provenance={"data": cfg.data, "epochs": cfg.epochs, "seed": cfg.seed,
                                      "trainer": "edgeseg train", "optimizer": cfg.optimizer})
         model = build_model(cfg.model, num_classes=meta.num_classes, **self._model_args())
-        if cfg.pretrained:
+        if cfg.pretrained is not None:
             from ..models import load_pretrained
             load_pretrained(model, cfg.pretrained)
         if cfg.sync_bn and self.dist.enabled:
@@ -159,27 +176,21 @@ class Trainer:
         start_epoch, best, history = 0, -1.0, []
         os.makedirs(cfg.out, exist_ok=True)
         last_path, best_path = os.path.join(cfg.out, "last.pt"), os.path.join(cfg.out, "best.pt")
-        if cfg.resume:
-            ck = load_checkpoint(cfg.resume)
-            if ck.get("meta", {}).get("model") != cfg.model:
-                raise ConfigError("--resume checkpoint is of another model", path=cfg.resume,
-                                  expected=cfg.model, got=ck.get("meta", {}).get("model"))
-            model.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["optimizer"])
-            sched.load_state_dict(ck["scheduler"])
-            # The saved LR belongs to the saved schedule; with a changed --epochs the schedule is
-            # this run's, so recompute the current LR from it (identical when nothing changed).
-            for g, base in zip(opt.param_groups, sched.base_lrs):
-                g["lr"] = base * lr_factor(sched.last_epoch)
-            scaler.load_state_dict(ck["scaler"])
-            start_epoch, best, history = ck["epoch"], ck["best_miou"], list(ck.get("history", []))
-            set_rng_state(ck["rng"])
-            self.log(f"resumed from {cfg.resume} at epoch {start_epoch}, best mIoU {best:.4f}")
+        good = None  # (path, epoch) of the newest checkpoint known to hold usable weights
+        if ck is not None:
+            start_epoch, best, history = restore(ck, cfg.resume, model, opt, sched, scaler, lr_factor)
+            good, ck = (cfg.resume, start_epoch), None
+            self.log(f"resumed from {cfg.resume} at epoch {start_epoch} of {cfg.epochs}, best mIoU {best:.4f}, "
+                     f"with the checkpoint's settings; writing to {cfg.out}")
 
+        # printed from the optimiser itself: after a resume these are the checkpoint's values
+        group = opt.param_groups[0]
+        momentum = f" momentum {group['momentum']:g}" if "momentum" in group else ""
         self.log(f"training {cfg.model} ({sum(p.numel() for p in model.parameters()):,} params) on "
-                 f"{cfg.data}: {len(train)} train / {len(val)} val images, {cfg.epochs} epochs x "
-                 f"{steps} steps, batch {cfg.batch} x {self.dist.world_size} process(es), "
-                 f"{cfg.optimizer} lr {cfg.effective_lr:g}, device {dev}")
+                 f"{cfg.data}: {len(train)} train / {len(val)} val images at {cfg.size[0]}x{cfg.size[1]}, "
+                 f"{cfg.epochs} epochs x {steps} steps, batch {cfg.batch} x {self.dist.world_size} process(es), "
+                 f"{cfg.optimizer} lr {sched.base_lrs[0]:g} weight decay {group['weight_decay']:g}{momentum}, "
+                 f"warm-up {cfg.warmup_epochs:g} epochs, loss {cfg.loss}, seed {cfg.seed}, device {dev}")
         bar = Progress(total, "train", file=self.progress_file, unit="step", initial=start_epoch * steps)
         epoch = start_epoch
         ckpt_state = lambda e: {  # noqa: E731
@@ -192,32 +203,33 @@ class Trainer:
                 ds.set_epoch(epoch)
                 net.train()
                 idx = epoch_indices(len(train), epoch, cfg.seed, self.dist.rank, self.dist.world_size)
-                loss_sum, n = 0.0, 0
+                loss_sum, n, probe = 0.0, 0, None
                 for x, y in make_loader(ds, idx, cfg.batch, cfg.workers):
                     x = x.to(dev, non_blocking=True).contiguous(memory_format=mf)
                     y = y.to(dev, non_blocking=True)
                     with torch.autocast(dev.type, enabled=cfg.amp):
                         loss = loss_fn(net(x), y)
                     if not torch.isfinite(loss):
-                        kept = last_path if epoch > start_epoch or cfg.resume else "(none yet)"
                         bad = float(loss.detach())
-                        raise TrainingDiverged(
-                            f"the loss became {bad} at epoch {epoch + 1}, step {n + 1}",
-                            expected="a finite loss",
-                            got=f"{bad} (lr {sched.get_last_lr()[0]:.3g})",
-                            fix=f"the last good checkpoint is kept at {kept}; lower --lr, keep "
-                                "--grad-clip on, or check the data for bad masks")
+                        raise self._diverged(f"the loss became {bad} at epoch {epoch + 1}, step {n + 1}",
+                                             "a finite loss", f"{bad} (lr {opt.param_groups[0]['lr']:.3g})",
+                                             good, last_path)
                     opt.zero_grad(set_to_none=True)
                     scaler.scale(loss).backward()
-                    if cfg.grad_clip:
+                    if cfg.grad_clip is not None and cfg.grad_clip > 0:  # 0 turns clipping off
                         scaler.unscale_(opt)
                         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                     scaler.step(opt)
                     scaler.update()
                     sched.step()
-                    loss_sum, n = loss_sum + float(loss.detach()), n + 1
+                    loss_sum, n, probe = loss_sum + float(loss.detach()), n + 1, x[:1]
                     bar.update(1, epoch=f"{epoch + 1}/{cfg.epochs}", loss=loss_sum / n,
                                lr=sched.get_last_lr()[0])
+                problem = _divergence(model, opt, probe)
+                if problem is not None:
+                    raise self._diverged(f"{problem[0]} in epoch {epoch + 1}",
+                                         "finite weights, optimizer state and outputs",
+                                         f"{problem[1]} (lr {opt.param_groups[0]['lr']:.3g})", good, last_path)
                 record = {"epoch": epoch + 1, "loss": loss_sum / max(1, n),
                           "seconds": time.perf_counter() - t_start}
                 if (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs:
@@ -240,8 +252,9 @@ class Trainer:
                     if improved:
                         save_checkpoint(best_path, ckpt_state(epoch + 1))
                     atomic_write_text(os.path.join(cfg.out, "history.json"), json.dumps(history, indent=2))
+                good = (last_path, epoch + 1)
                 self.dist.barrier()
-                if cfg.max_minutes and time.perf_counter() - t_start > cfg.max_minutes * 60 \
+                if cfg.max_minutes is not None and time.perf_counter() - t_start > cfg.max_minutes * 60 \
                         and epoch + 1 < cfg.epochs:
                     self.log(f"stopping after epoch {epoch + 1}: --max-minutes {cfg.max_minutes} reached")
                     epoch += 1
@@ -253,6 +266,21 @@ class Trainer:
         return TrainResult(best_miou=best, best_checkpoint=best_path if os.path.exists(best_path) else None,
                            last_checkpoint=last_path, epochs_run=epoch - start_epoch,
                            seconds=time.perf_counter() - t_start, history=history)
+
+    def _diverged(self, what: str, expected: str, got: str, good, last_path: str) -> TrainingDiverged:
+        """The error for a diverged run; its fix names the checkpoint that is really still good."""
+        if good is not None:
+            kept = f"the last good checkpoint is kept at {good[0]} (epoch {good[1]})"
+        else:
+            kept = "no checkpoint was written: no epoch of this run ended with usable weights"
+            if os.path.exists(last_path):
+                kept += f" ({last_path} is from an earlier run and was left as it was)"
+        new_run = " in a new run (--resume keeps the checkpoint's)" if self.cfg.resume else ""
+        err = TrainingDiverged(what, expected=expected, got=got,
+                               fix=f"{kept}; lower --lr{new_run}, keep --grad-clip on, or check the data "
+                                   "for bad masks")
+        err.kept = good[0] if good is not None else None
+        return err
 
     def _replicas_in_sync(self, model) -> bool:
         """DDP keeps every replica's weights equal; a cheap checksum proves it each epoch."""
@@ -274,6 +302,30 @@ class Trainer:
         self.dist.all_reduce_(m)
         cm.matrix = m.numpy()
         return cm.report(meta.classes)
+
+
+def _divergence(model: torch.nn.Module, opt, probe) -> tuple[str, str] | None:
+    """Why the state after an epoch must not be saved, or None. Weights can stay finite yet be so
+    large that the eval-mode network outputs NaN (one step at --lr 1e6 does it), so one eval
+    forward of the epoch's last crop is checked as well as every weight, buffer and optimizer state."""
+    bad = nonfinite({"model": model.state_dict(), "optimizer": opt.state_dict()["state"]})
+    if bad:
+        return "the weights became non-finite", f"{len(bad)} tensor(s) with NaN or inf: {', '.join(bad[:3])}"
+    if probe is None:
+        return None
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(probe)
+    finally:
+        model.train(was_training)
+    out = out["out"] if isinstance(out, dict) else out
+    if bool(torch.isfinite(out).all()):
+        return None
+    largest = max(float(p.detach().abs().max()) for p in model.parameters())
+    return ("the model's outputs became non-finite",
+            f"NaN/inf logits in eval mode from finite weights (largest |weight| {largest:.3g})")
 
 
 def train(config: TrainConfig, **kw) -> TrainResult:

@@ -118,13 +118,20 @@ def test_codec_and_sink_fps_flags_reach_the_video_file(tiny_onnx, tmp_path):
 
 
 @pytest.mark.parametrize("flag, value, option", [("--jpeg-quality", "0", "SinkOptions.jpeg_quality"),
-                                                  ("--codec", "H.264", "SinkOptions.codec"),
-                                                  ("--sink-fps", "-1", "SinkOptions.fps"),
-                                                  ("--alpha", "2", "StreamOptions.alpha")])
+                                                  ("--codec", "H.264", "SinkOptions.codec")])
 def test_a_bad_flag_value_is_a_short_error_naming_the_option(capsys, flag, value, option):
     assert main(["run", "clip.mp4", "--model", "missing.onnx", flag, value]) == 2  # before the model is opened
     err = capsys.readouterr().err
     assert err.startswith(f"edgeseg run: error: invalid {option}") and "expected:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag, value", [("--sink-fps", "-1"), ("--alpha", "2"), ("--smooth", "-1"),
+                                         ("--max-frames", "0"), ("--width", "0"), ("--report-every", "nan")])
+def test_a_bad_number_is_refused_when_parsed(capsys, flag, value):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "clip.mp4", "--model", "missing.onnx", flag, value])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"argument {flag}: expected" in err and repr(value) in err
 
 
 def test_help_explains_the_sink_flags_with_each_containers_default_codec(capsys):
@@ -136,3 +143,66 @@ def test_help_explains_the_sink_flags_with_each_containers_default_codec(capsys)
     assert "default 80" in text and "default: the source's" in text
     for suffix, codec in DEFAULT_CODECS.items():  # the help names the table FileSink uses
         assert codec in text and suffix in text
+
+
+def test_run_on_a_damaged_video_writes_every_frame_opencv_can_decode(tiny_onnx, tmp_path, capsys):
+    from edgeseg.data.video import write_video
+    from tests.runtime.conftest import damage, decodable_frames
+    clean, corrupt, out = tmp_path / "clean.mp4", tmp_path / "corrupt.mp4", tmp_path / "out.mp4"
+    write_video(clean, num_frames=90, fps=15.0, size=(96, 128), seed=1)
+    corrupt.write_bytes(damage(clean.read_bytes()))
+    decodable = decodable_frames(corrupt)
+    args = _args(str(corrupt), "--model", tiny_onnx, "--device", "cpu", "--sink", f"file://{out}",
+                 "--report-every", "0", "--stats-json", str(tmp_path / "stats.json"))
+    assert command.run(args) == 0
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["frames_out"] == decodable > 28 and stats["frames_skipped"] == 90 - decodable
+    assert cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT) == decodable
+    assert f"source: {decodable} of 90 frames read, {90 - decodable} skipped" in capsys.readouterr().out
+
+
+def _fails(capsys, argv, *needles):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and all(n in err for n in needles), err
+    return err
+
+
+@pytest.mark.parametrize("sink, needle", [("http://127.0.0.1:99999", "99999"), ("http://127.0.0.1:abc", "'abc'"),
+                                          ("http://[::1]:0x50", "0x50")])
+def test_a_bad_http_port_is_refused_when_the_arguments_are_parsed(capsys, sink, needle):
+    # a missing model and source: the port is checked before either is looked at
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "clip.mp4", "--model", "missing.onnx", "--sink", sink])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "argument --sink" in err and "port" in err and needle in err
+    assert "1 to 65535" in err and "Traceback" not in err
+
+
+def test_a_sink_that_cannot_be_written_fails_the_command_before_the_model_is_opened(capsys, tmp_path):
+    clip = tmp_path / "clip.mp4"
+    from edgeseg.data.video import write_video
+    write_video(clip, num_frames=2, fps=10.0, size=(32, 32))
+    _fails(capsys, ["run", str(clip), "--model", "missing.onnx", "--sink", "file:///proc/x.mp4"],
+           "cannot write the video file", "/proc/x.mp4")
+
+
+def test_a_stream_whose_only_sink_fails_exits_non_zero(tiny_onnx, capsys, tmp_path):
+    # a codec the container refuses: the sink opens, then every frame's write fails
+    _fails(capsys, ["run", "synthetic://?size=64x96&fps=30&frames=60&live=0", "--model", tiny_onnx, "--device", "cpu",
+                    "--sink", f"file://{tmp_path}/never.mp4", "--codec", "zzzz", "--report-every", "0"],
+           "every sink has failed", "codec option conflicts")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_truncated_or_empty_source_is_named_before_the_model_is_opened(capsys, tmp_path):
+    from edgeseg.data.video import write_video
+    clip, cut, empty = tmp_path / "clip.mp4", tmp_path / "cut.mp4", tmp_path / "empty.mp4"
+    write_video(clip, num_frames=30, fps=10.0, size=(64, 64))
+    cut.write_bytes(clip.read_bytes()[:int(clip.stat().st_size * 0.4)])
+    empty.write_bytes(b"")
+    _fails(capsys, ["run", str(cut), "--model", "missing.onnx"], "truncated or damaged", str(cut))
+    _fails(capsys, ["run", str(empty), "--model", "missing.onnx"], "empty", str(empty))
+    _fails(capsys, ["run", str(tmp_path / "gone.mp4"), "--model", "missing.onnx"], "video file not found")
+    (tmp_path / "no_images").mkdir()
+    _fails(capsys, ["run", f"images://{tmp_path}/no_images", "--model", "missing.onnx"], "no images in the folder")

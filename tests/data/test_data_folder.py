@@ -133,3 +133,56 @@ def test_a_tif_beside_a_png_of_the_same_stem_is_now_a_clash(folder_tree):
     write(folder_tree / "images" / "a.tif", np.zeros((24, 32, 3), np.uint8))
     with pytest.raises(DataError, match="two images share one stem"):
         FolderDataset(folder_tree)
+
+
+def test_a_stray_id_is_reported_with_its_files_not_made_a_class(folder_tree):
+    # One stray pixel of 200 once made a 3-class set 201 classes; training then died in validation.
+    mask = blocks_mask(24, 32, 3, seed=1)
+    mask[3, 4] = 200
+    mask[0, 0] = 255                                            # ignore is fine
+    write(folder_tree / "masks" / "b.png", mask)
+    with pytest.raises(DataError, match="not contiguous from 0") as e:
+        FolderDataset(folder_tree)
+    msg = str(e.value)
+    assert "0-2, 200" in msg                                    # the ids found
+    assert f"200 in {folder_tree / 'masks' / 'b.png'} (1 pixel)" in msg
+    assert str(folder_tree / "masks" / "a.png") not in msg      # a.png holds only expected ids
+    assert "classes.txt" in msg and "num_classes=N" in msg
+    # declaring the classes is the way out: the stray id is then named per file on reading
+    ds = FolderDataset(folder_tree, num_classes=3)
+    with pytest.raises(DataError, match="outside the data set's classes") as e:
+        ds.check()
+    assert str(folder_tree / "masks" / "b.png") in str(e.value) and "id(s) 200" in str(e.value)
+
+
+def test_ids_that_do_not_start_at_0_are_reported(tmp_path):
+    root = tmp_path / "s"
+    for i in range(3):
+        mask = blocks_mask(16, 16, 2, seed=i) + 1               # ids 1..2, no 0
+        write(root / "images" / f"{i}.png", image_for(mask))
+        write(root / "masks" / f"{i}.png", mask)
+    with pytest.raises(DataError, match="not contiguous from 0") as e:
+        FolderDataset(root)
+    assert "ids found: 1-2" in str(e.value) and "missing: 0" in str(e.value)
+    assert FolderDataset(root, num_classes=3).num_classes == 3
+
+
+def test_the_files_listed_for_a_stray_id_are_capped(tmp_path):
+    root = tmp_path / "s"
+    for i in range(12):
+        mask = np.zeros((8, 8), np.uint8)
+        mask[0, :2] = 9
+        write(root / "images" / f"{i:02d}.png", image_for(mask))
+        write(root / "masks" / f"{i:02d}.png", mask)
+    with pytest.raises(DataError) as e:
+        FolderDataset(root)
+    msg = str(e.value)
+    assert "9 in 12 files" in msg and "00.png (2 pixels)" in msg and "and 9 more" in msg
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_num_classes_must_be_a_positive_whole_number(folder_tree, bad):
+    from edgeseg.errors import ConfigError
+    with pytest.raises(ConfigError, match="num_classes") as e:
+        FolderDataset(folder_tree, num_classes=bad)
+    assert ">= 1" in str(e.value)

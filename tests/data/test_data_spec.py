@@ -6,7 +6,7 @@ import pytest
 
 from edgeseg.data import OPENERS, CityscapesDataset, FolderDataset, SyntheticScenes, VOCDataset, open_dataset
 from edgeseg.data.base import Sample, SegDataset
-from edgeseg.data.spec import PARAMS
+from edgeseg.data.spec import PARAMS, check_data_spec
 from edgeseg.errors import ConfigError, DataError
 
 
@@ -109,8 +109,34 @@ def test_synthetic_uri_opens_the_same_scenes(long, short, kw, split):
     _same_samples(a, b, first=2)
 
 
-def test_synthetic_uri_zero_is_what_synthetic_zero_is():
-    assert len(open_dataset("synthetic://?num=0")) == len(open_dataset("synthetic:0")) == 0
+@pytest.mark.parametrize("spec, kw", [("synthetic:0", {}), ("synthetic:00", {}), ("synthetic://?num=0", {}),
+                                      ("synthetic", {"num": 0}), ("synthetic", {"num": -3}),
+                                      ("synthetic", {"num": 2.5}), ("synthetic", {"num": "many"}),
+                                      ("synthetic://?num=-1", {})])
+def test_an_empty_or_negative_synthetic_set_is_refused_with_the_range(spec, kw):
+    # An empty set scored as an all-n/a table, with exit 0.
+    with pytest.raises(ConfigError, match="images >= 1"):
+        open_dataset(spec, "val", **kw)
+    if not kw:
+        with pytest.raises(ConfigError, match="images >= 1"):
+            check_data_spec(spec)                               # the same, before anything is opened
+
+
+@pytest.mark.parametrize("spec", ["folder:///x?num_classes=0", "folder:///x?num_classes=-2"])
+def test_zero_classes_is_refused_with_the_range(spec):
+    with pytest.raises(ConfigError, match="classes >= 1"):
+        check_data_spec(spec)
+
+
+def test_check_data_spec_opens_nothing(tmp_path):
+    assert check_data_spec(f"folder:{tmp_path / 'not-yet'}").scheme == "folder"   # paths: checked on opening
+    assert check_data_spec("synthetic://?num=3&size=32x48&seed=2").arg == ""
+    with pytest.raises(DataError, match="unknown data set scheme"):
+        check_data_spec("vco:/data")
+    with pytest.raises(DataError, match="needs a path"):
+        check_data_spec("voc:")
+    with pytest.raises(ConfigError, match="unknown option"):
+        check_data_spec("voc:///d?mask=x")
 
 
 def test_real_layouts_as_uris(folder_tree, voc_tree, cityscapes_tree):

@@ -27,7 +27,7 @@ from .conftest import fourcc
 
 
 def result(i, size=(32, 48)):
-    image = np.full((*size, 3), 10 * i, np.uint8)
+    image = np.full((*size, 3), 10 * i % 256, np.uint8)
     labels = np.full(size, i % 3, np.uint8)
     return types.SimpleNamespace(frame=Frame(image, i, 0.0), image=image, labels=labels)
 
@@ -136,3 +136,53 @@ def test_a_log_function_where_the_options_go_is_a_clear_error():
     with pytest.raises(ConfigError, match="must be a SinkOptions") as exc:
         open_sink("null://", print)
     assert "log by keyword" in exc.value.fix
+
+
+@pytest.mark.parametrize("where", ["proc", "under_a_file", "a_folder"])
+def test_a_video_file_that_cannot_be_written_fails_when_the_sink_is_opened(tmp_path, where):
+    (tmp_path / "plain").write_text("x")
+    (tmp_path / "taken.mp4").mkdir()
+    path = {"proc": "/proc/x.mp4", "under_a_file": f"{tmp_path}/plain/x.mp4", "a_folder": f"{tmp_path}/taken.mp4"}
+    with pytest.raises(SinkError, match="cannot write the video file") as exc:
+        open_sink(f"file://{path[where]}", log=None)
+    assert exc.value.path == path[where] and exc.value.fix
+    assert sorted(os.listdir(tmp_path)) == ["plain", "taken.mp4"]  # no probe left behind
+
+
+def test_a_video_file_sink_creates_its_folder_up_front(tmp_path):
+    folder = tmp_path / "new" / "deeper"
+    open_sink(f"file://{folder}/o.mp4", log=None)
+    assert folder.is_dir() and os.listdir(folder) == []
+
+
+def test_sinkset_stops_once_every_sink_keeps_failing_and_names_each(tmp_path):
+    def broken(r):
+        raise OSError("disk full")
+    lonely = SinkSet([broken], log=None)
+    with pytest.raises(SinkError, match="every sink has failed") as exc:
+        for i in range(100):
+            lonely.write(result(i))
+    assert i + 1 == SinkSet.FAIL_AFTER and "callback" in exc.value.got and "disk full" in exc.value.got
+    got = []
+    paired = SinkSet([broken, got.append], log=None)
+    for i in range(3 * SinkSet.FAIL_AFTER):  # one sink still working: the set goes on
+        paired.write(result(i))
+    assert len(got) == 3 * SinkSet.FAIL_AFTER
+
+
+def test_sinkset_forgives_a_sink_that_recovers(tmp_path):
+    def hiccup(r):
+        if r.frame.index % SinkSet.FAIL_AFTER:  # one success in every FAIL_AFTER writes
+            raise OSError("client slow")
+    sinks = SinkSet([hiccup], log=None)
+    for i in range(5 * SinkSet.FAIL_AFTER):
+        sinks.write(result(i))
+    assert sinks.errors == {"callback": 5 * (SinkSet.FAIL_AFTER - 1)}
+
+
+@pytest.mark.parametrize("uri, got", [("http://127.0.0.1:99999", "99999"), ("http://127.0.0.1:abc", "abc"),
+                                      ("http://127.0.0.1:-1", "-1"), ("http://[::1]:70000", "70000")])
+def test_an_http_sink_with_a_bad_port_is_a_config_error(uri, got):
+    with pytest.raises(ConfigError, match="port") as exc:
+        open_sink(uri, log=None)
+    assert "1 to 65535" in exc.value.expected and got in exc.value.got

@@ -71,13 +71,16 @@ def test_missing_file_is_a_clear_error(tmp_path):
         open_source(str(tmp_path / "nope.mp4"), log=None)
 
 
-def test_image_folder_passes_unreadable_files_on_as_bad_frames(tmp_path):
+def test_image_folder_skips_an_unreadable_file_naming_it(tmp_path):
     for i in range(3):
         cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((16, 24, 3), 40 * i, np.uint8))
     (tmp_path / "1b.png").write_bytes(b"not a png")
-    with open_source(f"images://{tmp_path}", log=None) as src:
+    lines = []
+    with open_source(f"images://{tmp_path}", log=lines.append) as src:
         frames = list(src)
-    assert [f.image is None for f in frames] == [False, False, True, False]
+    assert [f.index for f in frames] == [0, 1, 3] and all(f.image.shape == (16, 24, 3) for f in frames)
+    assert src.skipped == 1 and src.total == 4 and "1b.png" in src.skipped_at[0]
+    assert any("1b.png" in ln and "frame 2" in ln for ln in lines), lines
 
 
 def test_synthetic_non_live_matches_the_video_renderer():

@@ -16,7 +16,9 @@ from edgeseg.runtime import Segmenter, SinkOptions, SourceOptions, Stream, Strea
 from edgeseg.runtime.sinks import Sink
 
 from .conftest import (
+    DAMAGED_FRAMES,
     FRAMES,
+    CountedFile,
     DropoutFile,
     GarbageFile,
     QuietFile,
@@ -104,6 +106,45 @@ def test_corrupt_frames_are_skipped_and_counted(street, seg):
     assert 3 not in [r.index for r in got] and 4 not in [r.index for r in got]
 
 
+def test_a_damaged_video_streams_every_decodable_frame_and_counts_the_rest(damaged, seg, tmp_path):
+    path, decodable = damaged
+    out, lines = tmp_path / "out.mp4", []
+    stats = Stream(path, seg, f"file://{out}", StreamOptions(policy="all", report_every=None), log=lines.append).run()
+    assert stats["frames_out"] == stats["frames_read"] == decodable  # the old stream stopped at frame 28
+    assert stats["frames_total"] == DAMAGED_FRAMES and stats["frames_skipped"] == DAMAGED_FRAMES - decodable > 0
+    assert stats["bad_frames"] == stats["frames_skipped"]
+    assert cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT) == decodable
+    summary = [ln for ln in "\n".join(lines).splitlines() if ln.startswith("source:")]
+    where = ", ".join(stats["skipped_at"][:5]) + (", ..." if len(stats["skipped_at"]) > 5 else "")
+    expected = (f"source: {decodable} of {DAMAGED_FRAMES} frames read, {DAMAGED_FRAMES - decodable} skipped "
+                f"(could not be decoded: {where}); {decodable} written")
+    assert summary == [expected]
+
+
+def test_a_healthy_file_that_overstates_its_count_has_no_bad_frames(street, seg):
+    # OpenCV estimates an MKV's count from its duration, and a longer audio track inflates it
+    path, masks = street
+    lines = []
+    stats = Stream(CountedFile(path, 5000), seg, "null://", StreamOptions(policy="all", report_every=None),
+                   log=lines.append).run()
+    assert stats["frames_out"] == stats["frames_read"] == len(masks)
+    assert stats["frames_skipped"] == stats["bad_frames"] == 0
+    summary = [ln for ln in "\n".join(lines).splitlines() if ln.startswith("source:")]
+    n = len(masks)
+    assert summary == [f"source: the container states 5000 frames, {n} decoded, 0 skipped; {n} written"]
+    assert not any("damaged" in ln for ln in lines), lines
+
+
+def test_an_unreadable_image_in_a_folder_is_a_bad_frame_named_by_its_file(seg, tmp_path):
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((32, 48, 3), 60 * i, np.uint8))
+    (tmp_path / "1b.png").write_bytes(b"not a png")
+    lines, got = [], []
+    stats = Stream(f"images://{tmp_path}", seg, got.append, log=lines.append).run()
+    assert [r.index for r in got] == [0, 1, 3] and stats["bad_frames"] == stats["frames_skipped"] == 1
+    assert any("1b.png" in ln for ln in lines) and not any("numpy array" in ln for ln in lines)
+
+
 class FlakySink(Sink):
     scheme = "flaky"
 
@@ -119,7 +160,18 @@ def test_failing_sink_is_reported_without_stopping_capture(street, seg, tmp_path
                    log=lines.append).run()
     assert stats["frames_out"] == FRAMES and stats["sink_errors"] == FRAMES - 2
     assert sum("sink flaky failed" in ln for ln in lines) == 1
+    assert any("goes on with the other sinks" in ln for ln in lines)  # the warning says it is not the end
     assert cv2.VideoCapture(f"{tmp_path}/o.mp4").get(cv2.CAP_PROP_FRAME_COUNT) == FRAMES
+
+
+def test_a_stream_whose_every_sink_fails_stops_with_an_error_naming_them(seg):
+    from edgeseg.runtime.sinks import SinkError
+    stream = Stream("synthetic://?size=32x48&fps=30&frames=200&live=0", seg, FlakySink(), log=None)
+    with pytest.raises(SinkError, match="every sink has failed") as exc:
+        stream.run()
+    assert "flaky" in exc.value.got and "network sink went away" in exc.value.got
+    assert stream.stats()["frames_in"] < 200  # it stopped, rather than reading the source to its end
+    assert not any(t.is_alive() for t in stream._threads)
 
 
 def test_ctrl_c_drains_closes_the_file_and_prints_stats(seg, tmp_path):
@@ -210,7 +262,7 @@ def test_options_that_cannot_apply_are_conflicts_not_dropped(street, seg):
     path, _ = street
     with pytest.raises(ConfigError, match="source_options conflicts with a source already built"):
         Stream(QuietFile(path), seg, source_options=SourceOptions(fps=5))
-    with pytest.raises(ConfigError, match="device/backend conflict with a Segmenter") as exc:
+    with pytest.raises(ConfigError, match="conflict with a Segmenter already open") as exc:
         Stream(path, seg, device="cuda")
     assert "device='cuda'" in exc.value.got
     Stream(path, seg, device="auto", log=None).close()  # "auto" chooses nothing

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from edgeseg.train import TrainConfig, TrainingDiverged, load_checkpoint, train
+from edgeseg.train import TrainConfig, TrainingDiverged, load_checkpoint, save_checkpoint, train
 from edgeseg.train.checkpoint import build_from_checkpoint
 from edgeseg.train.datasets import epoch_indices
 
@@ -45,11 +45,13 @@ def test_checkpoint_carries_what_export_needs(tmp_path):
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     _quiet(TrainConfig(**TINY, epochs=1, out=str(tmp_path)))
+    ck = load_checkpoint(tmp_path / "last.pt")
+    # the run's own plan overflows in its second epoch: CE's weighted mean of (1e38,) * 6 is nan
+    ck["config"]["class_weights"] = (1e38,) * 6
+    save_checkpoint(tmp_path / "last.pt", ck)
     good = (tmp_path / "last.pt").read_bytes()
-    nan_weights = (float("nan"),) * 6
     with pytest.raises(TrainingDiverged, match="nan") as err:
-        _quiet(TrainConfig(**TINY, epochs=2, out=str(tmp_path), class_weights=nan_weights,
-                           resume=str(tmp_path / "last.pt")))
+        _quiet(TrainConfig(**TINY, epochs=2, out=str(tmp_path), resume=str(tmp_path / "last.pt")))
     assert "last good checkpoint" in str(err.value)
     assert (tmp_path / "last.pt").read_bytes() == good
     assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
