@@ -40,6 +40,7 @@ examples:
   edgeseg compare model.onnx model.engine --data synthetic
   edgeseg run video.mp4 --model model.onnx --sink file://out.mp4 --sink http://127.0.0.1:8080
   edgeseg models --size 512x512
+  edgeseg inspect model.onnx                    (inputs, outputs, meta; guesses for a foreign ONNX)
 data specs: synthetic | synthetic:N | folder:PATH | voc:PATH | cityscapes:PATH, or as URIs
   synthetic://?num=N&size=HxW&seed=S | folder:///PATH | voc:///PATH?mask_dir=D | cityscapes:///PATH"""
 
@@ -51,6 +52,7 @@ COMMANDS = {
     "train": ("train", "train a zoo model on a data set"),
     "eval": ("eval", "score a model: mIoU, per-class IoU, accuracy, Dice"),
     "models": ("models", "list the model zoo with parameters and GFLOPs"),
+    "inspect": ("inspect", "a model's inputs, outputs, layout and meta; what edgeseg assumes for a foreign ONNX"),
     "export": ("export", "checkpoint -> one self-contained ONNX with meta, onnxsim, parity check"),
     "calibrate": ("calibrate", "collect a calibration set (frames at the model's input size) into an .npz"),
     "quantize": ("quantize", "INT8 Q/DQ ONNX for TensorRT or ONNX Runtime CPU, inside an accuracy budget"),

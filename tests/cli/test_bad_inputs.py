@@ -136,6 +136,11 @@ ROWS = [
     (["run", "{truncated_mp4}", "--model", "missing.onnx", "--sink", "null://"], ["truncated.mp4", "truncated or damaged"]),
     (["run", "{empty_mp4}", "--model", "missing.onnx", "--sink", "null://"], ["the video file is empty"]),
     (["run", "images://{no_images}", "--model", "missing.onnx", "--sink", "null://"], ["no images in the folder"]),
+    # inspect
+    (["inspect", "{dir}/nope.onnx"], ["ONNX file not found"]),
+    (["inspect", "{truncated_onnx}"], ["truncated.onnx", "truncated"]),
+    (["inspect", "{a_file_txt}"], ["cannot inspect this kind of file"]),
+    (["inspect", "{dir}/nope.engine"], ["engine file not found"]),
     # models, compare, bench, demo
     (["models", "--size", "0x0"], ["--size"]),
     (["models", "--classes", "0"], ["--classes", "'0'"]),
