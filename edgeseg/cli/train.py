@@ -16,7 +16,7 @@ import argparse
 
 from .. import uri
 from ..errors import ConfigError
-from ._common import data_spec, int_at_least, nonnegative_float, output_dir, positive_float
+from ._common import data_spec, int_at_least, nonnegative_float, output_dir, positive_float, unit_interval
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -24,13 +24,6 @@ def _size(text: str) -> tuple[int, int]:
         return uri.parse_size(text, what="training size (--size)", example="512x256")
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(f"expected {exc.expected or 'HxW, e.g. 512x256'}, got {text!r}") from None
-
-
-def _fraction(text: str) -> float:
-    value = nonnegative_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"expected a finite number in [0, 1], got {text!r}")
-    return value
 
 
 def _class_weights(text: str) -> tuple[float, ...]:
@@ -74,7 +67,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--aux", action=argparse.BooleanOptionalAction, default=None,
                    help="train with the auxiliary head where the model has one")
     p.add_argument("--pretrained", help="torchvision checkpoint name or local .pth path")
-    p.add_argument("--bn-momentum", type=_fraction, help="BatchNorm momentum in [0, 1] (default 0.1)")
+    p.add_argument("--bn-momentum", type=unit_interval, help="BatchNorm momentum in [0, 1] (default 0.1)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels_last memory format (default on: ~1.5x faster CPU steps)")
     p.add_argument("--sync-bn", action="store_true", default=None, help="SyncBatchNorm under DDP")

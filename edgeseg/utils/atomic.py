@@ -52,41 +52,40 @@ def _remove(path: str) -> bool:
         return False
 
 
-def sweep_stale_files(folder: str | os.PathLike, name: str | None = None) -> list[str]:
-    """Remove temp files that dead processes left in ``folder`` (only those of target ``name``
-    when given); returns the paths removed. Files of live processes are never touched."""
-    folder = os.fspath(folder) or "."
-    removed = []
+def _sweep(folder: str, dead_pid) -> list[str]:
+    """Remove the entries of ``folder`` for which ``dead_pid(name)`` gives the id of a process that
+    no longer exists (None: not ours); returns the paths removed."""
     try:
         entries = os.listdir(folder)
     except OSError:
-        return removed
+        return []
+    removed = []
     for entry in entries:
-        m = _FILE_RE.match(entry)
-        if not m or (name is not None and not entry.startswith(f".{name}.pid")):
-            continue
-        if not pid_alive(int(m.group(1))):
+        pid = dead_pid(entry)
+        if pid is not None and not pid_alive(pid):
             path = os.path.join(folder, entry)
             if _remove(path):
                 removed.append(path)
     return removed
 
 
+def sweep_stale_files(folder: str | os.PathLike, name: str | None = None) -> list[str]:
+    """Remove temp files that dead processes left in ``folder`` (only those of target ``name``
+    when given); returns the paths removed. Files of live processes are never touched."""
+    def pid_of(entry):
+        m = _FILE_RE.match(entry)
+        if not m or (name is not None and not entry.startswith(f".{name}.pid")):
+            return None
+        return int(m.group(1))
+    return _sweep(os.fspath(folder) or ".", pid_of)
+
+
 def sweep_stale_tempdirs(prefix: str, root: str | None = None) -> list[str]:
     """Remove ``<prefix>pid<PID>-*`` folders under the system temp dir whose process is gone."""
-    root = root or tempfile.gettempdir()
-    removed = []
-    try:
-        entries = os.listdir(root)
-    except OSError:
-        return removed
-    for entry in entries:
+    def pid_of(entry):
         m = _DIR_RE.match(entry)
-        if m and m.group("prefix") == prefix and not pid_alive(int(m.group("pid"))):
-            path = os.path.join(root, entry)
-            if _remove(path):
-                removed.append(path)
-    return removed
+        return int(m.group("pid")) if m and m.group("prefix") == prefix else None
+    return _sweep(root or tempfile.gettempdir(), pid_of)
 
 
 @contextlib.contextmanager

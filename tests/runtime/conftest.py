@@ -103,11 +103,6 @@ def decoded_frames(path):
         out.append(image)
 
 
-def fourcc(cap) -> str:
-    """The FourCC OpenCV reports for an open capture, as text."""
-    return (int(cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF).to_bytes(4, "little").decode("latin-1")
-
-
 class QuietFile(FileSource):
     def __init__(self, path):
         super().__init__("file://" + path, SourceOptions(log=None))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edgeseg.errors import ConfigError
+from edgeseg.runtime.capture import fourcc
 from edgeseg.runtime.options import SinkOptions
 from edgeseg.runtime.sinks import (
     SINKS,
@@ -22,8 +23,6 @@ from edgeseg.runtime.sinks import (
     sink_class,
 )
 from edgeseg.runtime.sources import Frame
-
-from .conftest import fourcc
 
 
 def result(i, size=(32, 48)):

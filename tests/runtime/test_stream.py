@@ -13,6 +13,7 @@ import pytest
 from edgeseg.errors import ConfigError, DataError
 from edgeseg.metrics import ConfusionMatrix
 from edgeseg.runtime import Segmenter, SinkOptions, SourceOptions, Stream, StreamOptions
+from edgeseg.runtime.capture import fourcc
 from edgeseg.runtime.sinks import Sink
 
 from .conftest import (
@@ -24,7 +25,6 @@ from .conftest import (
     QuietFile,
     SlowBackend,
     decoded_frames,
-    fourcc,
 )
 
 
