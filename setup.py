@@ -23,9 +23,12 @@ extras = {
     # nvidia-modelopt backs --quantizer modelopt; its [onnx] extra would swap onnxruntime for
     # onnxruntime-gpu and pull cupy, so the tests take the packages its ONNX PTQ imports instead
     # (the set modelopt_quantizer.INSTALL_CPU tells users), keeping the CPU onnxruntime.
+    # transformers installs beside the CPU torch (timm and segmentation_models_pytorch need torchvision).
     "dev": ["pytest>=7", "pytest-timeout", "cuda-python",
             "nvidia-modelopt==0.47.0", "onnx-graphsurgeon", "onnxslim", "polygraphy", "lief", "ml_dtypes",
-            "onnxscript"],
+            "onnxscript",
+            # a model family edgeseg did not build: the foreign-model tests export a tiny random SegFormer
+            "transformers"],
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 

@@ -7,7 +7,11 @@ reads nothing else.
 The sidecar, ``<model file>.meta.json``, has one schema for every model file: the meta's fields
 and ``meta_version``; an engine's sidecar adds an ``engine`` object with the engine's facts
 (TensorRT version, GPU, shapes, sha256s: see ``edgeseg.backends.tensorrt.header``) and is
-``meta_version`` 2; a reader refuses a version newer than its own.
+``meta_version`` 2; a reader refuses a version newer than its own. Version 3 describes graphs
+edgeseg did not export (``edgeseg meta``): probabilities, a chosen output, an output stride,
+float16 inputs, label outputs of any integer type, and dynamic graphs run at the frame's size.
+A writer stamps the oldest version that describes the file (:meth:`ModelMeta.needed_version`),
+so a meta that uses none of that is still read by older releases.
 
 >>> m = ModelMeta(model="lraspp_mobilenet_v3_small", classes=("road", "car"), input_size=(256, 256))
 >>> ModelMeta.from_json(m.to_json()) == m
@@ -27,7 +31,8 @@ from typing import Any, Mapping, Sequence
 from .errors import ConfigError, ModelError
 
 META_KEY = "edgeseg.meta"
-META_VERSION = 2    # the newest this edgeseg reads; 2: a sidecar may describe a TensorRT engine ("engine")
+META_VERSION = 3    # the newest this edgeseg reads; 2: a sidecar may describe a TensorRT engine ("engine");
+#                     3: the fields of foreign graphs (V3_DEFAULTS below)
 # A writer stamps the oldest version that describes the file: a plain meta (ONNX props, an ONNX's
 # sidecar, a checkpoint) is still 1, so robots on an older edgeseg keep reading new ONNX files;
 # an engine's sidecar is 2, which they refuse with the upgrade command instead of misreading it.
@@ -39,8 +44,14 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 LAYOUTS = ("NCHW", "NHWC")
 COLOR_ORDERS = ("RGB", "BGR")
-INPUT_DTYPES = ("float32", "uint8")
-OUTPUT_KINDS = ("logits", "labels")
+INPUT_DTYPES = ("float32", "uint8", "float16")
+OUTPUT_KINDS = ("logits", "probs", "labels")
+LABEL_DTYPES = ("int64", "int32", "uint8")
+RUN_SIZES = ("fixed", "frame")
+# The version-3 fields and the values that leave a meta readable by version 1 and 2 readers.
+V3_DEFAULTS = {"output_name": None, "output_stride": None, "label_dtype": None, "run_size": "fixed",
+               "size_multiple": 1}
+V3_VALUES = {"output_kind": ("probs",), "input_dtype": ("float16",)}
 PRECISIONS = ("fp32", "fp16", "int8", "mixed")
 
 
@@ -73,10 +84,16 @@ class ModelMeta:
     color_order: str = "RGB"          # channel order the network expects
     layout: str = "NCHW"              # layout of the graph input
     input_dtype: str = "float32"      # uint8: the graph casts and normalises itself
-    output_kind: str = "logits"       # labels: the graph ends in ArgMax at input size
+    output_kind: str = "logits"       # probs: Softmax in the graph; labels: class ids (ArgMax in the graph)
     precision: str = "fp32"
     ignore_index: int = 255
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    # -- version 3: graphs from other tools ------------------------------------------------
+    output_name: str | None = None    # the output to run (None: the graph's first)
+    output_stride: int | None = None  # input size / output size (1/4-size logits: 4); None: read from the output
+    label_dtype: str | None = None    # a labels output's integer type, as the graph has it
+    run_size: str = "fixed"           # fixed: frames resized to input_size; frame: the frame's own size,
+    size_multiple: int = 1            # ... rounded to a multiple of this (the network's stride)
 
     def __post_init__(self):
         # Normalise JSON lists to tuples so equality and hashing behave.
@@ -99,11 +116,22 @@ class ModelMeta:
                                      ("color_order", self.color_order, COLOR_ORDERS),
                                      ("input_dtype", self.input_dtype, INPUT_DTYPES),
                                      ("output_kind", self.output_kind, OUTPUT_KINDS),
-                                     ("precision", self.precision, PRECISIONS)):
+                                     ("precision", self.precision, PRECISIONS),
+                                     ("run_size", self.run_size, RUN_SIZES)):
             if value not in allowed:
                 raise ConfigError(f"unknown {name}", expected=" | ".join(allowed), got=value)
         if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
             raise ConfigError("mean and std need three values, std > 0", got=(self.mean, self.std))
+        if self.label_dtype is not None and self.label_dtype not in LABEL_DTYPES:
+            raise ConfigError("unknown label_dtype", expected=" | ".join(LABEL_DTYPES), got=self.label_dtype)
+        if self.output_name is not None and (not isinstance(self.output_name, str) or not self.output_name):
+            raise ConfigError("output_name must be an output's name", got=repr(self.output_name))
+        for name in ("output_stride", "size_multiple"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name} must be an integer >= 1", got=repr(value))
+        if self.size_multiple is None:
+            raise ConfigError("size_multiple must be an integer >= 1", got="None")
 
     @property
     def num_classes(self) -> int:
@@ -114,9 +142,26 @@ class ModelMeta:
         return dataclasses.replace(self, **changes)
 
     # -- serialisation -------------------------------------------------------------------
+    def needed_version(self) -> int:
+        """The oldest meta_version that describes this meta: 3 when a version-3 field is used,
+        else 1 (so robots on an older edgeseg keep reading what they can run).
+
+        >>> ModelMeta(model="m", classes=("a",), input_size=(8, 8)).needed_version()
+        1
+        >>> ModelMeta(model="m", classes=("a",), input_size=(8, 8), output_kind="probs").needed_version()
+        3
+        """
+        if any(getattr(self, k) != v for k, v in V3_DEFAULTS.items()) or \
+                any(getattr(self, k) in vs for k, vs in V3_VALUES.items()):
+            return 3
+        return PLAIN_META_VERSION
+
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        d["meta_version"] = PLAIN_META_VERSION
+        d["meta_version"] = self.needed_version()
+        if d["meta_version"] < 3:   # keep version-1 files exactly as version-1 writers wrote them
+            for k in V3_DEFAULTS:
+                d.pop(k)
         return d
 
     def to_json(self, indent: int | None = None) -> str:

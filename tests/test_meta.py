@@ -45,7 +45,7 @@ def test_meta_version_2_describes_engines_and_an_older_reader_refuses_it(monkeyp
     so robots on an older edgeseg keep reading newly exported ONNX files."""
     import edgeseg.meta as M
     m = ModelMeta(model="m", classes=("a",), input_size=(8, 8))
-    assert M.META_VERSION == 2 and m.to_dict()["meta_version"] == 1
+    assert M.META_VERSION >= 2 and m.to_dict()["meta_version"] == 1
     side = tmp_path / "model.engine.meta.json"
     side.write_text(json.dumps({**m.to_dict(), "meta_version": 2, "engine": {"tensorrt": "10.3.0"}}))
     assert ModelMeta.read_sidecar(tmp_path / "model.engine") == m
@@ -90,3 +90,37 @@ def test_load_meta(tmp_path):
         load_meta(tmp_path / "none.json")
     with pytest.raises(ConfigError, match="ModelMeta or the path"):
         load_meta(3)
+
+
+def test_meta_version_3_fields_round_trip_and_an_older_reader_refuses_them(monkeypatch, tmp_path):
+    """A meta using a foreign graph's fields (probabilities, a named output at 1/4 size, a graph
+    run at the frame's size) is stamped 3: a version-2 reader refuses it with the upgrade command
+    instead of running a probabilities graph as logits or the wrong output. A meta using none of
+    them is still version 1, with exactly the keys version-1 writers wrote."""
+    import edgeseg.meta as M
+    plain = ModelMeta(model="m", classes=("a", "b"), input_size=(8, 8))
+    assert plain.to_dict()["meta_version"] == 1 and "output_name" not in plain.to_dict()
+    for change in ({"output_kind": "probs"}, {"output_name": "out"}, {"output_stride": 4},
+                   {"run_size": "frame", "size_multiple": 32}, {"input_dtype": "float16"},
+                   {"output_kind": "labels", "label_dtype": "int64"}):
+        m = plain.replace(**change)
+        assert m.to_dict()["meta_version"] == 3, change
+        assert ModelMeta.from_json(m.to_json()) == m
+    m = plain.replace(output_kind="probs", output_name="out", output_stride=4)
+    m.write_sidecar(tmp_path / "model.onnx")
+    assert ModelMeta.read_sidecar(tmp_path / "model.onnx") == m
+    monkeypatch.setattr(M, "META_VERSION", 2)
+    with pytest.raises(ModelError, match="newer edgeseg") as e:
+        ModelMeta.read_sidecar(tmp_path / "model.onnx")
+    assert "meta_version <= 2" in str(e.value) and "pip install -U edgeseg" in str(e.value)
+
+
+@pytest.mark.parametrize("change, match", [({"output_kind": "softmax"}, "unknown output_kind"),
+                                           ({"label_dtype": "float32"}, "unknown label_dtype"),
+                                           ({"output_stride": 0}, "output_stride"),
+                                           ({"size_multiple": 0}, "size_multiple"),
+                                           ({"run_size": "dynamic"}, "unknown run_size"),
+                                           ({"output_name": ""}, "output_name")])
+def test_version_3_values_are_checked(change, match):
+    with pytest.raises(ConfigError, match=match):
+        ModelMeta(model="m", classes=("a",), input_size=(8, 8), **change)

@@ -66,11 +66,13 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ...errors import ConfigError, ModelError
-from ...meta import META_VERSION, ModelMeta, read_sidecar_dict
+from ...meta import ModelMeta, read_sidecar_dict
 from ...utils.files import existing_file
 
 MAGIC = b"ESEGTRT1"             # the legacy headered file (read, never written)
 HEADER_VERSION = 1
+# An engine's sidecar is at least meta_version 2 (the "engine" object); 3 when its meta needs it.
+ENGINE_META_VERSION = 2
 RAW_PLAN_MAGIC = b"ftrt"        # TensorRT's own serialized engines (trtexec, Polygraphy) start so
 _LEN = struct.Struct("<I")
 _PREFIX = len(MAGIC) + _LEN.size
@@ -146,7 +148,8 @@ class EngineHeader:
                 "plan_size": self.plan_size}
 
     def to_sidecar(self) -> dict:
-        return {**self.meta.to_dict(), "meta_version": META_VERSION, "engine": self.facts()}
+        return {**self.meta.to_dict(), "meta_version": max(ENGINE_META_VERSION, self.meta.needed_version()),
+                "engine": self.facts()}
 
     def to_dict(self) -> dict:
         """The legacy header's JSON object (meta nested)."""
