@@ -7,7 +7,7 @@ from setuptools import find_packages, setup
 
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "edgeseg", "__init__.py"), encoding="utf-8") as f:
-    version = re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
+    version = re.search(r'^__version__ = "([^"]+)"', f.read(), re.MULTILINE).group(1)
 with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
     long_description = f.read()
 
@@ -28,7 +28,7 @@ extras = {
             "nvidia-modelopt==0.47.0", "onnx-graphsurgeon", "onnxslim", "polygraphy", "lief", "ml_dtypes",
             "onnxscript",
             # a model family edgeseg did not build: the foreign-model tests export a tiny random SegFormer
-            "transformers"],
+            "transformers", "pillow"],   # pillow: SegformerImageProcessor, which the tests compare with
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 

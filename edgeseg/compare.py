@@ -2,9 +2,12 @@
 
 Any two files of the backend table (``.onnx``, ``.engine``/``.plan``, ``.pt``) or the same file on
 two backends (``backend_b="tensorrt"``). Each model gets the frames preprocessed with its *own*
-meta, so models of different input sizes compare too. Reported: argmax agreement (the number
-that matters for a segmenter), max and mean absolute logit difference when both give logits of
-one shape, and each model's mIoU against the masks when the data has them.
+meta and its output decoded with it (:func:`~edgeseg.postprocess.decode_output`: scores at 1/4
+size resized before argmax, label ids of any type), so models of different input sizes, layouts
+and output kinds compare too; ``meta_a=`` / ``meta_b=`` give a side the meta its file lacks (or
+override it). Reported: argmax agreement (the number that matters for a segmenter), max and mean
+absolute score difference when both give scores of one kind (logits, or probabilities) and shape,
+and each model's mIoU against the masks when the data has them.
 
 >>> r = CompareReport(a=Side("fp32.onnx", "onnxruntime", "fp32"), b=Side("int8.onnx", "onnxruntime", "int8"),
 ...                   images=2, source="synthetic", compared_at="network 64x64", agreement=0.995,
@@ -27,9 +30,10 @@ import numpy as np
 from . import uri
 from .backends import Backend, backend_kind, load_backend
 from .errors import ConfigError, DataError
+from .meta import load_meta
 from .metrics import ConfusionMatrix
-from .postprocess import labels_dtype, labels_to_frame, logits_to_labels
-from .preprocess import preprocess
+from .postprocess import decode_labels
+from .preprocess import network_size, preprocess
 
 IMAGE_EXTS = uri.IMAGE_SUFFIXES  # the grammar's list, under the name this module has always exported
 SYNTHETIC_DEFAULT_NUM = 32
@@ -59,7 +63,7 @@ class CompareReport:
     agreement: float            # fraction of pixels whose class ids agree, over all images
     worst_agreement: float
     worst_image: str
-    max_abs_diff: float | None  # None unless both give logits of one shape
+    max_abs_diff: float | None  # None unless both give scores of one kind (logits, or probs) and shape
     mean_abs_diff: float | None
     notes: list[str] = field(default_factory=list)
 
@@ -70,17 +74,18 @@ class CompareReport:
         return asdict(self)
 
     def table(self) -> str:
-        side = lambda s: f"{s.path} ({s.backend}, {s.precision}, {s.output_kind})"  # noqa: E731
+        side = lambda s: f"{s.path} ({s.backend}, {s.precision}, {s.output_kind})"
         rows = [("A", side(self.a)), ("B", side(self.b)),
                 ("images", f"{self.images} from {self.source}, compared at {self.compared_at}"),
-                ("argmax agreement", f"{100 * self.agreement:.2f} %  (worst image {self.worst_image}: "
-                                     f"{100 * self.worst_agreement:.2f} %)")]
+                ("argmax agreement", (f"{100 * self.agreement:.2f} %  (worst image {self.worst_image}: "
+                                     f"{100 * self.worst_agreement:.2f} %)"))]
         if self.max_abs_diff is not None:
-            rows += [("max |logit diff|", f"{self.max_abs_diff:.6g}"),
-                     ("mean |logit diff|", f"{self.mean_abs_diff:.6g}")]
+            what = "prob" if self.a.output_kind == "probs" else "logit"
+            rows += [(f"max |{what} diff|", f"{self.max_abs_diff:.6g}"),
+                     (f"mean |{what} diff|", f"{self.mean_abs_diff:.6g}")]
         if self.a.miou is not None and self.b.miou is not None:
-            rows.append(("mIoU A / B", f"{100 * self.a.miou:.2f} / {100 * self.b.miou:.2f} "
-                                       f"(B - A: {100 * (self.b.miou - self.a.miou):+.2f} points)"))
+            rows.append(("mIoU A / B", (f"{100 * self.a.miou:.2f} / {100 * self.b.miou:.2f} "
+                                       f"(B - A: {100 * (self.b.miou - self.a.miou):+.2f} points)")))
         if self.a.ms_per_image is not None:
             rows.append(("infer A / B", f"{self.a.ms_per_image:.2f} / {self.b.ms_per_image:.2f} ms per image"))
         rows += [("note", n) for n in self.notes]
@@ -135,27 +140,16 @@ def open_inputs(data=None, images=None, *, num: int | None = None, split: str = 
 
 
 # -- comparing ----------------------------------------------------------------------------------
-def _open(model, backend: str, options: dict) -> Backend:
+def _open(model, backend: str, options: dict, meta, side: str) -> Backend:
     if isinstance(model, Backend):
+        if meta is not None:
+            raise ConfigError(f"meta_{side} applies when a model file is opened, not to an open backend",
+                              got=f"a {model.kind} backend already open on {model.path}",
+                              fix=f"pass the path with meta_{side}=..., or open the backend with its meta")
         return model
     kind = backend_kind(model, backend)
-    return load_backend(model, kind, **{k: v for k, v in options.items()
-                                        if k in _OPTIONS.get(kind, ()) and v is not None})
-
-
-def _network_labels(out: np.ndarray, kind: str) -> np.ndarray:
-    """One image's output -> HxW class ids at network size."""
-    if kind == "labels":
-        return out.reshape(out.shape[-2:])
-    return out.argmax(0)
-
-
-def _frame_labels(out: np.ndarray, kind: str, size, num_classes: int) -> np.ndarray:
-    """Class ids at ``size``: logits resized bilinearly before argmax (as edgeseg.evaluate scores
-    a model), labels by nearest neighbour."""
-    if kind == "labels":
-        return labels_to_frame(labels_dtype(out.reshape(out.shape[-2:]), num_classes), size)
-    return logits_to_labels(out, size)
+    opts = {k: v for k, v in options.items() if k in _OPTIONS.get(kind, ()) and v is not None}
+    return load_backend(model, kind, **opts, **({} if meta is None else {"meta": meta}))
 
 
 def _check_pair(a: Backend, b: Backend) -> list[str]:
@@ -189,16 +183,20 @@ def _check_data(model: Backend, classes: tuple, source: str) -> list[str]:
 
 def compare_models(a, b, data=None, *, images=None, backend_a: str = "auto", backend_b: str = "auto",
                    device: str = "auto", threads: int | None = None, num: int | None = None,
-                   split: str = "val") -> CompareReport:
+                   split: str = "val", meta_a=None, meta_b=None) -> CompareReport:
     """Run models ``a`` and ``b`` (paths or open backends) on the same inputs and compare them.
 
     ``data``: a data spec (``synthetic``, ``folder:PATH`` ...), a data set or a list of BGR images;
     ``images``: a folder of images instead (no masks, so no mIoU). ``num``: the first N inputs.
+    ``meta_a`` / ``meta_b``: the meta of each side (a ModelMeta or a meta JSON path) where its file
+    has none or it should be overridden; None: the file's own. Each side is preprocessed and
+    decoded with its own meta (an INT8 file from ``quantize(..., meta=...)`` carries that meta).
     """
     options = {"device": device, "threads": threads}
-    ba = _open(a, backend_a, options)
+    meta_a, meta_b = load_meta(meta_a), load_meta(meta_b)
+    ba = _open(a, backend_a, options, meta_a, "a")
     try:
-        bb = _open(b, backend_b, options)
+        bb = _open(b, backend_b, options, meta_b, "b")
     except BaseException:
         if ba is not a:
             ba.close()
@@ -222,7 +220,9 @@ def _compare(ba: Backend, bb: Backend, items, source: str, notes: list[str]) -> 
     seconds = [0.0, 0.0]
     agree = total = 0
     worst = (2.0, "")
-    diff_max, diff_sum, diff_n, same_logits = 0.0, 0.0, 0, all(k == "logits" for k in kinds)
+    # Scores compare as they come out (logits with logits, probabilities with probabilities).
+    diff_max, diff_sum, diff_n = 0.0, 0.0, 0
+    same_logits = kinds[0] == kinds[1] and kinds[0] != "labels"
     compared_at = None
     if not items:
         raise DataError("no inputs to compare", got=source)
@@ -239,12 +239,13 @@ def _compare(ba: Backend, bb: Backend, items, source: str, notes: list[str]) -> 
                 raise ConfigError("a model returned an unexpected batch", path=backend.path,
                                   expected="a batch of 1", got=y.shape)
             outs.append(y[0])
-        la, lb = (_network_labels(o, k) for o, k in zip(outs, kinds))
-        if la.shape == lb.shape:
-            at = f"network {la.shape[0]}x{la.shape[1]}"
+        nets = [network_size(image.shape, x.meta) for x in sides]
+        if nets[0] == nets[1]:
+            at = f"network {nets[0][0]}x{nets[0][1]}"
+            la, lb = (decode_labels(o, x.meta, nets[0]) for o, x in zip(outs, sides))
         else:
             at = "frame"
-            la, lb = (_frame_labels(o, k, image.shape[:2], meta.num_classes) for o, k in zip(outs, kinds))
+            la, lb = (decode_labels(o, x.meta, image.shape[:2]) for o, x in zip(outs, sides))
         compared_at = at if compared_at in (None, at) else "network and frame"
         same = int((la == lb).sum())
         agree, total = agree + same, total + la.size
@@ -255,11 +256,13 @@ def _compare(ba: Backend, bb: Backend, items, source: str, notes: list[str]) -> 
         else:
             same_logits = False
         if mask is not None:
-            for cm, out, kind in zip(cms, outs, kinds):
-                cm.update(_frame_labels(out, kind, mask.shape[:2], meta.num_classes), mask)
+            for cm, out, x in zip(cms, outs, sides):
+                # Scores resized bilinearly to the mask before argmax, as edgeseg.evaluate scores a model.
+                cm.update(decode_labels(out, x.meta, mask.shape[:2]), mask)
     if not same_logits:
-        notes.append("no logit difference: " + ("an output is class ids" if "labels" in kinds
-                                                 else "the logits differ in shape"))
+        notes.append("no score difference: " + ("an output is class ids" if "labels" in kinds else
+                                                 f"{kinds[0]} vs {kinds[1]}" if kinds[0] != kinds[1] else
+                                                 "the scores differ in shape"))
     has_masks = all(m is not None for _, _, m in items)
     report_sides = []
     for backend, cm, kind, sec in zip(sides, cms, kinds, seconds):

@@ -1,8 +1,9 @@
 """``edgeseg demo``: the whole pipeline on one machine, from nothing, in one command.
 
 synthetic scenes -> train -> export ONNX -> calibrate + quantize INT8 -> (TensorRT engine where
-TensorRT is installed) -> stream a synthetic clip with an overlay -> FP32 vs INT8 accuracy and
-latency table -> snapshot PNG. Every step leaves its artefact in one folder, described in its
+TensorRT is installed) -> FP32 vs INT8 accuracy and latency table -> stream a synthetic clip with
+an overlay through whichever variant was fastest here (INT8 is not always faster on a CPU) ->
+snapshot PNG. Every step leaves its artefact in one folder, described in its
 SUMMARY.md. Runs on a CPU-only machine (ONNX Runtime); ``quick=True`` is the test-sized run.
 
 >>> DEMO_SETTINGS["quick"].size, DEMO_SETTINGS["full"].size
@@ -59,6 +60,7 @@ class DemoResult:
     paths: dict = field(default_factory=dict)   # step -> artefact path
     seconds: dict = field(default_factory=dict)  # step -> wall time
     notes: list = field(default_factory=list)
+    deployed: dict = field(default_factory=dict)  # the variant streamed: model_path, precision, why
 
     @property
     def total_seconds(self) -> float:
@@ -115,11 +117,16 @@ def run_demo(out: str = "edgeseg-demo", quick: bool = False, minutes: float | No
     report = res.paths["int8"][:-5] + ".report.md"
     if os.path.isfile(report):
         res.paths["quantize_report"] = report
-    deploy = res.paths["int8"]
     if trt:
         res.paths["engine"] = steps.run("engine", "quantize for TensorRT and build an INT8 engine",
                                         lambda: _engine(res.paths["onnx"], out, s, res))
-        deploy = res.paths["engine"] or deploy
+    # Benchmark first, then stream whichever variant is faster on this machine.
+    res.table = steps.run("bench", "accuracy and latency: FP32 vs INT8",
+                          lambda: _bench(res, s, log))
+    res.deployed = choose_variant(res.table)
+    deploy = res.deployed["model_path"]
+    res.notes.append(res.deployed["why"])
+    log("    " + res.deployed["why"])
     clip = os.path.join(out, "clip.mp4")
     res.paths["clip"], res.paths["overlay"] = clip, os.path.join(out, "overlay.mp4")
     stream = steps.run("stream", f"stream a synthetic clip ({s.clip_frames} frames) through "
@@ -127,8 +134,6 @@ def run_demo(out: str = "edgeseg-demo", quick: bool = False, minutes: float | No
     res.notes.append(f"stream: {stream['frames']} frames at {stream['fps']:.1f} FPS end to end "
                      f"({stream['runtime']})")
     log("    " + res.notes[-1])
-    res.table = steps.run("bench", "accuracy and latency: FP32 vs INT8",
-                          lambda: _bench(res, s, log))
     res.paths["snapshot"] = steps.run("snapshot", "snapshot PNG (frame | overlay | legend)",
                                       lambda: _snapshot(deploy, clip, out))
     res.paths["results"] = os.path.join(out, "demo.json")
@@ -222,6 +227,40 @@ def _bench(res: DemoResult, s: DemoSettings, log) -> list:
     return rows
 
 
+def _label(r: dict) -> str:
+    return "TensorRT INT8 engine" if r["backend"] == "tensorrt" else r["precision"].upper()
+
+
+def choose_variant(rows: list) -> dict:
+    """The fastest benchmarked variant (by p50) and, in words, why it is the one to stream.
+
+    >>> lat = lambda ms: {"p50_ms": ms}
+    >>> rows = [{"model_path": "m.onnx", "backend": "onnxruntime", "precision": "fp32", "status": "ok",
+    ...          "latency": lat(2.62)},
+    ...         {"model_path": "m.cpu.int8.onnx", "backend": "onnxruntime", "precision": "int8", "status": "ok",
+    ...          "latency": lat(3.36)}]
+    >>> c = choose_variant(rows)
+    >>> c["precision"], c["why"]
+    ('fp32', 'streaming FP32 (m.onnx): INT8 is not faster on this machine (INT8 3.36 ms, FP32 2.62 ms p50: 0.78x)')
+    """
+    ok = [r for r in rows if r["status"] == "ok" and r.get("latency")]
+    if not ok:
+        raise ConfigError("no benchmarked variant ran", got="; ".join(f"{_label(r)}: {r['reason']}" for r in rows),
+                          fix="see bench.json for each variant's reason")
+    best = min(ok, key=lambda r: r["latency"]["p50_ms"])
+    ms = {r["precision"]: r["latency"]["p50_ms"] for r in ok if r["backend"] == "onnxruntime"}
+    name = os.path.basename(best["model_path"])
+    if best["backend"] == "onnxruntime" and best["precision"] == "fp32" and "int8" in ms:
+        why = (f"streaming FP32 ({name}): INT8 is not faster on this machine (INT8 {ms['int8']:.2f} ms, "
+               f"FP32 {ms['fp32']:.2f} ms p50: {ms['fp32'] / ms['int8']:.2f}x)")
+    else:
+        others = ", ".join(f"{_label(r)} {r['latency']['p50_ms']:.2f} ms" for r in ok if r is not best)
+        why = (f"streaming {_label(best)} ({name}): the fastest here, p50 {best['latency']['p50_ms']:.2f} ms"
+               + (f" (against {others})" if others else ""))
+    return {"model_path": best["model_path"], "backend": best["backend"], "precision": best["precision"],
+            "p50_ms": best["latency"]["p50_ms"], "why": why}
+
+
 def _snapshot(model: str, clip: str, out: str) -> str:
     from .runtime.segmenter import Segmenter
     from .visualize import side_by_side
@@ -250,8 +289,11 @@ def _to_dict(res: DemoResult, s: DemoSettings, mode: str) -> dict:
     return {"mode": mode, "settings": {**s.__dict__, "size": list(s.size)}, "model": MODEL,
             "val_miou": res.miou, "paths": {k: os.path.relpath(v, res.out) for k, v in res.paths.items() if v},
             "seconds": res.seconds, "total_seconds": res.total_seconds, "notes": res.notes,
+            "deployed": {**res.deployed, "model_path": os.path.relpath(res.deployed["model_path"], res.out)}
+            if res.deployed else None,
             "table": [{k: r.get(k) for k in ("model", "backend", "precision", "status", "reason",
-                                              "latency", "miou", "model_bytes", "notes")} for r in res.table]}
+                                              "latency", "miou", "model_bytes", "notes", "fastest")}
+                      for r in res.table]}
 
 
 def summary_markdown(res: DemoResult, s: DemoSettings, mode: str) -> str:
@@ -266,15 +308,18 @@ def summary_markdown(res: DemoResult, s: DemoSettings, mode: str) -> str:
             "quantize_report": "INT8 report: calibration, ranges, FP32 vs INT8",
             "results": "this demo's numbers as JSON"}
     lines = [f"# edgeseg demo ({mode})", "",
-             f"{MODEL} at {s.size[0]}x{s.size[1]}, trained on {s.num_train} synthetic scenes for up to "
-             f"{s.epochs} epochs: **val mIoU {100 * (res.miou or 0):.2f}**; "
-             f"total {res.total_seconds / 60:.1f} min.", "", "| file | what |", "| --- | --- |"]
+             (f"{MODEL} at {s.size[0]}x{s.size[1]}, trained on {s.num_train} synthetic scenes for up to "
+              f"{s.epochs} epochs: **val mIoU {100 * (res.miou or 0):.2f}**; "
+              f"total {res.total_seconds / 60:.1f} min."), "", "| file | what |", "| --- | --- |"]
     lines += [f"| `{os.path.relpath(p, res.out)}` | {what.get(k, k)} |" for k, p in res.paths.items()
               if p and k != "summary"]
+    if res.deployed:
+        lines += ["", f"Streamed: **{_label(res.deployed)}**: {res.deployed['why']}."]
     lines += ["", "| variant | p50 ms | FPS | mIoU | file MB |", "| --- | ---: | ---: | ---: | ---: |"]
     for r in res.table:
         lat = r.get("latency") or {}
-        lines.append(f"| {r['backend']} {r['precision']} | {lat.get('p50_ms', float('nan')):.2f} | "
+        star = " (fastest)" if r.get("fastest") else ""
+        lines.append(f"| {r['backend']} {r['precision']}{star} | {lat.get('p50_ms', float('nan')):.2f} | "
                      f"{lat.get('fps', float('nan')):.1f} | "
                      f"{100 * r['miou'] if r.get('miou') is not None else float('nan'):.2f} | "
                      f"{(r.get('model_bytes') or 0) / 1e6:.2f} |")

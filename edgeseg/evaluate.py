@@ -1,8 +1,10 @@
 """Evaluate any predictor on a data set with the shared preprocessing and metrics (numpy only).
 
-A predictor is a callable ``batch (N x input) -> logits (N x C x h x w)``: a torch model on the
-train side, an ONNX Runtime session or a TensorRT engine on the deploy side. Everything else
-(resize, normalisation, test-time augmentation, scoring at mask resolution) happens here, once.
+A predictor is a callable ``batch (N x input) -> outputs``: a torch model on the train side, an
+ONNX Runtime session or a TensorRT engine on the deploy side. Its outputs are read with the meta
+(:func:`~edgeseg.postprocess.decode_output`): logits or probabilities at any fraction of the
+input size, or label ids (counted as one vote per pixel). Everything else (resize,
+normalisation, test-time augmentation, scoring at mask resolution) happens here, once.
 
 >>> import numpy as np
 >>> from edgeseg.meta import ModelMeta
@@ -24,7 +26,7 @@ import numpy as np
 from .errors import ConfigError
 from .meta import ModelMeta
 from .metrics import ConfusionMatrix, MetricReport
-from .postprocess import resize_scores, softmax
+from .postprocess import class_probs, decode_output
 from .preprocess import preprocess
 from .utils.progress import Progress
 
@@ -76,7 +78,8 @@ def _check_batch(batch) -> int:
 def predict_scores(predict: Predictor, images: Sequence[np.ndarray], meta: ModelMeta, *,
                    scales: Sequence[float] = (1.0,), flip: bool = False) -> list[np.ndarray]:
     """Class scores (CxHxW at each image's size) for a batch of BGR images, averaged over
-    ``scales`` x (flip). With one scale and no flip the raw logits are kept (no softmax)."""
+    ``scales`` x (flip). With one scale and no flip the raw scores are kept (no softmax);
+    a labels output gives one-hot votes."""
     scales = check_scales(scales)
     if flip and meta.layout == "NHWC":
         raise ConfigError("flip test-time augmentation needs an NCHW model", got=meta.layout,
@@ -84,20 +87,34 @@ def predict_scores(predict: Predictor, images: Sequence[np.ndarray], meta: Model
     tta = len(scales) > 1 or flip
     acc = [None] * len(images)
     for m in _scaled_metas(meta, scales):
-        x = np.concatenate([preprocess(im, m) for im in images])
-        views = [(x, False)] + ([(np.ascontiguousarray(x[..., ::-1]), True)] if flip else [])
-        for xv, flipped in views:
-            out = np.asarray(predict(xv), dtype=np.float32)
-            if out.ndim != 4 or out.shape[0] != len(images):
-                raise ConfigError("predictor returned an unexpected shape",
-                                  expected=f"({len(images)}, C, h, w) logits", got=out.shape)
-            if flipped:
-                out = out[..., ::-1]
-            for i, im in enumerate(images):
-                sc = resize_scores(out[i], im.shape[:2])
-                sc = softmax(sc) if tta else sc
-                acc[i] = sc if acc[i] is None else acc[i] + sc
+        xs = [preprocess(im, m) for im in images]
+        # A graph run at each frame's size takes images of different sizes one at a time.
+        groups = [(list(range(len(xs))), np.concatenate(xs))] if len({x.shape for x in xs}) == 1 else \
+            [([i], x) for i, x in enumerate(xs)]
+        for idx, x in groups:
+            flips = [False, True] if flip else [False]
+            for flipped in flips:
+                xv = np.ascontiguousarray(x[..., ::-1]) if flipped else x
+                out = np.asarray(predict(xv))
+                if out.ndim not in (3, 4) or out.shape[0] != len(idx):
+                    raise ConfigError("predictor returned an unexpected shape",
+                                      expected=f"({len(idx)}, C, h, w) scores or ({len(idx)}, h, w) labels",
+                                      got=out.shape)
+                if flipped:
+                    out = out[..., ::-1]
+                for j, i in enumerate(idx):
+                    sc = _image_scores(out[j], m, images[i].shape[:2], tta)
+                    acc[i] = sc if acc[i] is None else acc[i] + sc
     return acc
+
+
+def _image_scores(out: np.ndarray, meta: ModelMeta, size, tta: bool) -> np.ndarray:
+    """One output item -> CxHxW float32 at ``size``: scores (probabilities under TTA, so views
+    average on one scale), or one-hot votes for label ids."""
+    decoded = decode_output(np.ascontiguousarray(out), meta, size)
+    if meta.output_kind == "labels":
+        return (decoded[None] == np.arange(meta.num_classes, dtype=decoded.dtype)[:, None, None]).astype(np.float32)
+    return class_probs(decoded, meta) if tta else decoded
 
 
 def confusion(predict: Predictor, dataset: Iterable, meta: ModelMeta, *, batch: int = 8,

@@ -170,6 +170,10 @@ def _inspect_onnx(path: str) -> ModelReport:
         first = (f"the meta in the file decides how edgeseg runs it ({meta.layout}, {meta.input_dtype} input, "
                  f"{meta.output_kind}, {meta.num_classes} classes); the sentences below come from the graph alone")
         report.assumptions = [first, *report.assumptions]
+        if meta.output_name is not None and meta.output_name != chosen:   # the meta picked another output
+            report.output = chosen = meta.output_name
+            report.assumptions.append(f"the meta runs output '{chosen}'"
+                                      + ("" if chosen in {t.name for t in outputs} else ", which the graph does not have"))
         report.assumptions += _against_meta(meta, inputs, outputs, report.layout, chosen)
     return report
 
@@ -180,6 +184,30 @@ def _plain(meta) -> dict:
 
 
 # -- guesses -------------------------------------------------------------------------------------
+def guess_layout(inputs: list[TensorInfo]) -> str | None:
+    """NCHW | NHWC as the first input's shape says; None when it cannot tell."""
+    return _input_guess(inputs)[0]
+
+
+def onnx_metadata(path) -> dict:
+    """An ONNX file's ``metadata_props`` (with onnx, else through ONNX Runtime)."""
+    return _onnx_tensors(os.fspath(path))[2]
+
+
+shape_text = _shape_text
+
+
+def spatial_size(t: TensorInfo, layout: str | None):
+    """(H, W) of a 4-D image tensor laid out as ``layout``, dims as the graph has them (ints, or
+    names of dynamic dims); None when it is not 4-D or the layout is unknown (``edgeseg meta`` uses it)."""
+    return _hw(t, layout)
+
+
+def guess_output_kind(t: TensorInfo, in_hw=None) -> str | None:
+    """logits | probs | labels, as output ``t`` looks; None when the graph does not say."""
+    return _describe_output(t, in_hw)[0]
+
+
 def _hw(t: TensorInfo, layout: str | None):
     if t.shape is None or len(t.shape) != 4 or layout is None:
         return None

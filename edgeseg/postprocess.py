@@ -3,6 +3,13 @@
 The runtime, evaluation, comparison and temporal smoothing all call these, so a label means the
 same wherever it is computed. Its counterpart on the way in is :mod:`edgeseg.preprocess`.
 
+:func:`decode_output` is the one reading of a model's output, whatever graph wrote it: scores
+(logits, or probabilities from a Softmax in the graph) at any fraction of the input size are
+resized bilinearly to the size asked for *before* argmax, as the models' authors do (SegFormer's
+and torchvision's ``interpolate(..., mode="bilinear", align_corners=False)``, which OpenCV's
+``INTER_LINEAR`` equals); label ids of any integer type, with or without a channel dim, are
+resized by nearest neighbour.
+
 >>> import numpy as np
 >>> logits = np.zeros((3, 64, 96), np.float32); logits[2] = 1.0
 >>> labels = logits_to_labels(logits)
@@ -18,6 +25,7 @@ import cv2
 import numpy as np
 
 from .errors import DataError
+from .meta import ModelMeta
 
 
 def softmax(scores: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -144,3 +152,83 @@ def labels_to_frame(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def labels_dtype(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """uint8 where the classes fit (they nearly always do), else uint16."""
     return labels.astype(np.uint8 if num_classes <= 256 else np.uint16, copy=False)
+
+
+# -- one batch item of the model's chosen output -------------------------------------------------
+def decode_output(out: np.ndarray, meta: ModelMeta, size: tuple[int, int]) -> np.ndarray:
+    """One batch item of the output ``meta`` describes -> CxHxW float32 scores at ``size``
+    (logits or probabilities, as the graph gives them), or HxW class ids at ``size`` for a
+    labels output (``HxW`` or ``1xHxW``, any integer type; uint8 where the classes fit).
+
+    ``size`` is the network size (:func:`edgeseg.preprocess.network_size`) to argmax at, or the
+    frame's to resize straight there. A float32 output already at ``size`` is returned as it is.
+
+    >>> from edgeseg.meta import ModelMeta
+    >>> m = ModelMeta(model="m", classes=("a", "b"), input_size=(8, 8))
+    >>> decode_output(np.zeros((2, 2, 2), np.float32), m, (8, 8)).shape      # 1/4-size logits
+    (2, 8, 8)
+    >>> decode_output(np.ones((1, 2, 2), np.int64), m.replace(output_kind="labels"), (8, 8)).dtype
+    dtype('uint8')
+    """
+    size = (int(size[0]), int(size[1]))
+    if meta.output_kind == "labels":
+        return labels_to_frame(_label_map(out, meta), size)
+    return resize_scores(_score_maps(out, meta), size)
+
+
+def decode_labels(out: np.ndarray, meta: ModelMeta, size: tuple[int, int]) -> np.ndarray:
+    """HxW class ids at ``size`` from one batch item: scores resized then arg-maxed, or label ids.
+
+    >>> from edgeseg.meta import ModelMeta
+    >>> m = ModelMeta(model="m", classes=("a", "b"), input_size=(8, 8))
+    >>> decode_labels(np.stack([np.zeros((2, 2)), np.ones((2, 2))]).astype(np.float32), m, (8, 8)).max()
+    np.uint8(1)
+    """
+    decoded = decode_output(out, meta, size)
+    return decoded if meta.output_kind == "labels" else argmax_classes(decoded)
+
+
+def class_probs(scores: np.ndarray, meta: ModelMeta) -> np.ndarray:
+    """Class probabilities (CxHxW) from decoded scores: softmax of logits; probabilities from a
+    graph that ends in Softmax as they are (a second softmax would flatten them towards uniform).
+
+    >>> from edgeseg.meta import ModelMeta
+    >>> m = ModelMeta(model="m", classes=("a", "b"), input_size=(1, 1), output_kind="probs")
+    >>> class_probs(np.array([[[0.25]], [[0.75]]], np.float32), m).ravel().tolist()
+    [0.25, 0.75]
+    """
+    if meta.output_kind == "labels":
+        raise DataError("a labels output has no class scores", got="output_kind labels (class ids)",
+                        fix="pick a score output of the graph with edgeseg meta MODEL --output NAME --output-kind logits")
+    return scores if meta.output_kind == "probs" else softmax(scores)
+
+
+def _score_maps(out: np.ndarray, meta: ModelMeta) -> np.ndarray:
+    out = np.asarray(out)
+    if out.dtype.kind != "f":
+        raise DataError(f"the model's output is {out.dtype}, but the meta says it gives {meta.output_kind} (float)",
+                        expected=f"float {meta.output_kind}, C x H x W", got=f"{out.dtype} {tuple(out.shape)}",
+                        fix="an integer output holds class ids: edgeseg meta MODEL --output-kind labels")
+    if out.ndim != 3:
+        raise DataError("class scores must be C x H x W per image", expected=f"{meta.num_classes} x H x W",
+                        got=f"shape {tuple(out.shape)}",
+                        fix="pick the score output with edgeseg meta MODEL --output NAME")
+    if out.shape[0] != meta.num_classes:
+        raise DataError(f"the model's output has {out.shape[0]} channels, but the meta names {meta.num_classes} classes",
+                        expected=f"{meta.num_classes} channels (one per class)", got=f"shape {tuple(out.shape)}",
+                        fix=f"give the model's {out.shape[0]} class names: edgeseg meta MODEL --classes FILE")
+    return out if out.dtype == np.float32 else out.astype(np.float32)
+
+
+def _label_map(out: np.ndarray, meta: ModelMeta) -> np.ndarray:
+    out = np.asarray(out)
+    if out.dtype.kind not in "iu":
+        raise DataError(f"the model's output is {out.dtype}, but the meta says it gives class ids (labels)",
+                        expected="integer class ids, H x W or 1 x H x W", got=f"{out.dtype} {tuple(out.shape)}",
+                        fix="a float output holds scores: edgeseg meta MODEL --output-kind logits (or probs)")
+    if out.ndim == 3 and out.shape[0] == 1:
+        out = out[0]
+    if out.ndim != 2:
+        raise DataError("label ids must be H x W or 1 x H x W per image", got=f"shape {tuple(out.shape)}",
+                        fix="pick the label output with edgeseg meta MODEL --output NAME")
+    return labels_dtype(out, meta.num_classes)

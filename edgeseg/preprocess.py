@@ -10,6 +10,13 @@ the network size, channel order, layout, dtype and normalisation; nothing is con
 >>> preprocess(np.zeros((480, 640, 3), np.uint8), meta).shape
 (1, 3, 64, 96)
 
+A graph with dynamic H/W whose meta says ``run_size="frame"`` runs at the frame's own size,
+rounded to ``size_multiple`` (the network's stride): :func:`network_size` is that size, for
+everything that preprocesses or decodes.
+
+>>> network_size((480, 650, 3), meta.replace(run_size="frame", size_multiple=32))
+(480, 640)
+
 The way back, scores to labels at frame size, is :mod:`edgeseg.postprocess`.
 """
 
@@ -50,9 +57,28 @@ def check_frame(frame: np.ndarray, where: str = "frame") -> np.ndarray:
     return frame
 
 
-def resize_to_input(frame: np.ndarray, meta: ModelMeta) -> np.ndarray:
-    """Stretch a BGR frame to the network size (models are trained on the same stretch)."""
-    h, w = meta.input_size
+def network_size(frame_shape, meta: ModelMeta) -> tuple[int, int]:
+    """The (h, w) a frame of ``frame_shape`` runs at: the meta's input size, or for
+    ``run_size="frame"`` the frame's own size rounded to the nearest multiple of ``size_multiple``
+    (at least one multiple), so a stride-32 network never sees a size it cannot halve five times.
+
+    >>> from edgeseg.meta import ModelMeta
+    >>> network_size((500, 650), ModelMeta(model="m", classes=("a",), input_size=(64, 64)))
+    (64, 64)
+    >>> network_size((500, 650), ModelMeta(model="m", classes=("a",), input_size=(64, 64),
+    ...                                    run_size="frame", size_multiple=32))
+    (512, 640)
+    """
+    if meta.run_size == "fixed":
+        return tuple(meta.input_size)
+    m = meta.size_multiple
+    return tuple(max(m, int(d / m + 0.5) * m) for d in frame_shape[:2])
+
+
+def resize_to_input(frame: np.ndarray, meta: ModelMeta, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Stretch a BGR frame to the network size (models are trained on the same stretch):
+    ``size``, else :func:`network_size` of the frame."""
+    h, w = size or network_size(frame.shape, meta)
     if frame.shape[:2] == (h, w):
         return frame
     # INTER_AREA when shrinking avoids aliasing of thin structures (poles, people).
@@ -82,8 +108,9 @@ def normalize(image: np.ndarray, meta: ModelMeta) -> np.ndarray:
 def preprocess(frame: np.ndarray, meta: ModelMeta) -> np.ndarray:
     """A BGR frame -> the batch of one that the model's graph takes (per ``meta``).
 
-    float32 graphs get 1x3xHxW normalised input; uint8 graphs (export ``--input uint8``) normalise
-    inside the graph and get 1xHxWx3 uint8 in the recorded channel order, so the host only resizes.
+    float32 graphs get 1x3xHxW (or 1xHxWx3) normalised input, float16 graphs the same values in
+    half precision; uint8 graphs (export ``--input uint8``, or another tool's graph that casts and
+    normalises itself) get raw pixels in the recorded channel order and layout, so the host only resizes.
     """
     frame = resize_to_input(check_frame(frame), meta)
     if meta.input_dtype == "uint8":
@@ -92,6 +119,8 @@ def preprocess(frame: np.ndarray, meta: ModelMeta) -> np.ndarray:
         x = frame if meta.layout == "NHWC" else frame.transpose(2, 0, 1)
         return np.ascontiguousarray(x)[None]
     x = normalize(frame, meta)
+    # Normalised in float32 and rounded once, so a float16 graph sees the float32 values' nearest halves.
+    x = x if meta.input_dtype == "float32" else x.astype(np.float16)
     return x[None] if meta.layout == "NCHW" else np.ascontiguousarray(x.transpose(1, 2, 0))[None]
 
 

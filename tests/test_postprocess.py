@@ -65,3 +65,67 @@ def test_resize_channels_chunks_for_every_interpolation(interpolation):
     ref = _per_channel_reference(hwc.transpose(2, 0, 1), (10, 15), interpolation).transpose(1, 2, 0)
     assert got.shape == (10, 15, 171)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-6)
+
+
+# -- decoding one batch item of a model's output, whatever graph wrote it -----------------------
+def _meta(kind="logits", classes=3, **kw):
+    from edgeseg.meta import ModelMeta
+    return ModelMeta(model="m", classes=tuple(f"c{i}" for i in range(classes)), input_size=(16, 24),
+                     output_kind=kind, **kw)
+
+
+def test_quarter_size_scores_are_resized_bilinearly_to_the_network_size():
+    from edgeseg.postprocess import decode_labels, decode_output
+    out = np.random.default_rng(0).normal(size=(3, 4, 6)).astype(np.float32)
+    got = decode_output(out, _meta(), (16, 24))
+    assert got.shape == (3, 16, 24) and got.dtype == np.float32
+    np.testing.assert_array_equal(got, resize_scores(out, (16, 24)))
+    np.testing.assert_array_equal(decode_labels(out, _meta(), (16, 24)), argmax_classes(got))
+    half = decode_output(out.astype(np.float16), _meta(), (16, 24))   # fp16 engines' scores
+    assert half.dtype == np.float32 and np.abs(half - got).max() < 1e-2
+
+
+def test_probabilities_are_not_softmaxed_again_logits_are():
+    from edgeseg.postprocess import class_probs, softmax
+    logits = np.random.default_rng(1).normal(size=(3, 4, 6)).astype(np.float32)
+    probs = softmax(logits)
+    np.testing.assert_array_equal(class_probs(probs, _meta("probs")), probs)
+    np.testing.assert_allclose(class_probs(logits, _meta("logits")), probs, rtol=1e-6)
+    from edgeseg.errors import DataError
+    with pytest.raises(DataError, match="no class scores"):
+        class_probs(np.zeros((4, 6), np.uint8), _meta("labels"))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
+@pytest.mark.parametrize("channel_dim", [True, False])
+def test_label_outputs_of_any_integer_type_with_or_without_a_channel_dim(dtype, channel_dim):
+    from edgeseg.postprocess import decode_labels, decode_output
+    lab = np.random.default_rng(2).integers(0, 3, (4, 6)).astype(dtype)
+    item = lab[None] if channel_dim else lab
+    got = decode_output(item, _meta("labels"), (4, 6))
+    assert got.dtype == np.uint8 and got.shape == (4, 6) and np.array_equal(got, lab)
+    big = decode_labels(item, _meta("labels"), (8, 12))   # a 1/2-size label map: nearest, ids never blend
+    assert np.array_equal(big, np.repeat(np.repeat(lab, 2, 0), 2, 1))
+
+
+def test_outputs_that_do_not_fit_the_meta_are_named():
+    from edgeseg.errors import DataError
+    from edgeseg.postprocess import decode_output
+    with pytest.raises(DataError, match="5 channels") as err:
+        decode_output(np.zeros((5, 4, 6), np.float32), _meta(), (16, 24))
+    assert "3 classes" in str(err.value) and "edgeseg meta" in str(err.value)
+    with pytest.raises(DataError, match="label"):
+        decode_output(np.zeros((2, 4, 6), np.int64), _meta("labels"), (4, 6))
+    with pytest.raises(DataError, match="float"):
+        decode_output(np.zeros((3, 4, 6), np.int64), _meta("logits"), (4, 6))
+
+
+@pytest.mark.parametrize("factor", [4, 8])
+def test_score_upsampling_equals_torch_interpolate_bilinear_align_corners_false(factor):
+    """The heads of SegFormer, torchvision and MMSeg upsample with this call; cv2 must match it."""
+    torch = pytest.importorskip("torch")
+    out = np.random.default_rng(factor).normal(size=(5, 7, 9)).astype(np.float32)
+    size = (7 * factor, 9 * factor)
+    want = torch.nn.functional.interpolate(torch.from_numpy(out)[None], size=size, mode="bilinear",
+                                           align_corners=False)[0].numpy()
+    assert np.abs(resize_scores(out, size) - want).max() < 1e-5

@@ -61,3 +61,35 @@ def test_bad_frames_are_named():
     with pytest.raises(DataError, match="numpy array"):
         preprocess([[1, 2]], meta())
     assert preprocess(np.zeros((4, 6), np.uint8), meta()).shape == (1, 3, 4, 6)  # grey accepted
+
+
+# -- foreign graphs: float16 inputs, and graphs run at the frame's own size --------------------
+def test_float16_graph_gets_the_float32_values_in_half_precision():
+    frame = np.random.default_rng(3).integers(0, 256, (8, 12, 3), dtype=np.uint8)
+    for layout in ("NCHW", "NHWC"):
+        x16 = preprocess(frame, meta(input_dtype="float16", layout=layout))
+        x32 = preprocess(frame, meta(layout=layout))
+        assert x16.dtype == np.float16 and x16.shape == x32.shape
+        np.testing.assert_array_equal(x16, x32.astype(np.float16))
+
+
+def test_uint8_nchw_graph_gets_planes_in_the_recorded_order():
+    frame = np.full((8, 12, 3), (10, 20, 30), np.uint8)
+    x = preprocess(frame, meta(input_dtype="uint8", layout="NCHW"))
+    assert x.dtype == np.uint8 and x.shape == (1, 3, 4, 6) and x.flags.c_contiguous
+    assert x[0, :, 0, 0].tolist() == [30, 20, 10]
+    x = preprocess(frame, meta(input_dtype="uint8", layout="NCHW", color_order="BGR"))
+    assert x[0, :, 0, 0].tolist() == [10, 20, 30]
+
+
+def test_network_size_is_the_meta_size_or_the_frame_size_rounded_to_the_multiple():
+    from edgeseg.preprocess import network_size
+    assert network_size((480, 640, 3), meta()) == (4, 6)
+    frame_run = meta(run_size="frame", size_multiple=32)
+    assert network_size((480, 640, 3), frame_run) == (480, 640)
+    assert network_size((500, 650), frame_run) == (512, 640)      # nearest multiple
+    assert network_size((10, 20, 3), frame_run) == (32, 32)       # never below one multiple
+    assert network_size((7, 9), meta(run_size="frame")) == (7, 9)
+    frame = np.zeros((500, 650, 3), np.uint8)
+    assert preprocess(frame, frame_run).shape == (1, 3, 512, 640)
+    assert preprocess(frame, frame_run.replace(layout="NHWC", input_dtype="uint8")).shape == (1, 512, 640, 3)

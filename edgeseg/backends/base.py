@@ -39,7 +39,11 @@ class TensorSpec:
 
 
 class Backend:
-    """Base class: ``meta``, ``inputs``/``outputs`` specs, ``infer(batch) -> array``, ``close()``."""
+    """Base class: ``meta``, ``inputs``/``outputs`` specs, ``infer(batch) -> array``, ``close()``.
+
+    ``output`` is the spec of the output ``infer`` returns: the meta's ``output_name``, else the
+    first (backends set it after :func:`~edgeseg.backends.graph_check.check_graph`).
+    """
 
     kind = "base"
     # True when inference runs on host cores: the stream then keeps OpenCV's own worker threads
@@ -49,10 +53,11 @@ class Backend:
     def __init__(self, meta: ModelMeta, inputs: list[TensorSpec], outputs: list[TensorSpec],
                  path: str = "<memory>"):
         self.meta, self.inputs, self.outputs, self.path = meta, inputs, outputs, path
+        self.output = outputs[0] if outputs else None
         self.closed = False
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
-        """Run one batch shaped and typed as ``inputs[0]``; returns the first output."""
+        """Run one batch shaped and typed as ``inputs[0]``; returns the chosen output (``self.output``)."""
         if self.closed:
             raise DataError("backend is closed", path=self.path, fix="load the model again")
         spec = self.inputs[0]

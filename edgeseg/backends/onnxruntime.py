@@ -1,6 +1,8 @@
 """ONNX Runtime backend: the embedded default wherever TensorRT is not installed.
 
-CPU by default; the CUDA and TensorRT execution providers when installed and asked for.
+CPU by default; the CUDA and TensorRT execution providers when installed and asked for. The
+meta (the file's, or ``meta=``) is checked against the graph when the session opens, and only
+its chosen output (``meta.output_name``, else the first) is fetched.
 
 >>> # b = OnnxRuntimeBackend("model.onnx", device="cpu", threads=2); b(batch)
 """
@@ -13,8 +15,10 @@ import numpy as np
 
 from ..errors import ConfigError, ModelError
 from ..lazy import require
+from ..meta import load_meta
 from ..utils.files import existing_file
 from .base import Backend, TensorSpec
+from .graph_check import check_graph
 from .onnx_meta import meta_from_props
 
 _ORT_TYPES = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int64)": "int64",
@@ -66,12 +70,17 @@ class OnnxRuntimeBackend(Backend):
                              got=f"{type(exc).__name__}: {str(exc)[-400:]}",
                              fix="re-export it with `edgeseg export`; check the file is complete") from exc
         props = self.session.get_modelmeta().custom_metadata_map
-        meta = meta or meta_from_props(dict(props), path)
+        meta = load_meta(meta) or meta_from_props(dict(props), path)
         super().__init__(meta, [_spec(a) for a in self.session.get_inputs()],
                          [_spec(a) for a in self.session.get_outputs()], path)
         self.providers = self.session.get_providers()
         self.on_cpu = self.providers[0] == "CPUExecutionProvider"
-        self._in_name, self._out_name = self.inputs[0].name, self.outputs[0].name
+        try:
+            self.output = check_graph(meta, self.inputs, self.outputs, path)
+        except BaseException:
+            self.session = None
+            raise
+        self._in_name, self._out_name = self.inputs[0].name, self.output.name
 
     def _infer(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run([self._out_name], {self._in_name: batch})[0]

@@ -4,10 +4,12 @@ What ``edgeseg bench`` calls; a Python user calls it the same way.
 
 >>> # from edgeseg.bench.api import bench; from edgeseg.bench.runner import BenchConfig
 >>> # bench(BenchConfig(models=("model.onnx",), runs=50), out="results/vm.json", plot=True)
+>>> # bench(BenchConfig(models=("segformer.onnx",)), meta="segformer.meta.json")  # a foreign model
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 from .device import device_info
@@ -15,8 +17,13 @@ from .report import default_path, make_document, table, write_document
 from .runner import run_bench
 
 
-def bench(cfg, out: str | None = None, plot: bool = False, command: str | None = None, log=None) -> int:
-    """Run ``cfg`` (a BenchConfig), print the table, write the JSON (and charts)."""
+def bench(cfg, out: str | None = None, plot: bool = False, command: str | None = None, log=None,
+          meta=None) -> int:
+    """Run ``cfg`` (a BenchConfig), print the table, write the JSON (and charts). ``meta``: the
+    models' meta where their files have none, or an override (as ``BenchConfig.meta``; it
+    replaces the config's)."""
+    if meta is not None:
+        cfg = dataclasses.replace(cfg, meta=meta)
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     device = device_info()
     results = run_bench(cfg, log=log)
@@ -28,6 +35,6 @@ def bench(cfg, out: str | None = None, plot: bool = False, command: str | None =
     print(f"wrote {path}")
     if plot:
         from .plot import write_plots
-        for p in write_plots(doc, path[:-5] if path.endswith(".json") else path):
+        for p in write_plots(doc, path.removesuffix(".json")):
             print(f"wrote {p}")
     return 0

@@ -95,7 +95,8 @@ def write_plots(doc: dict, out_base: str) -> list[str]:
     """Write ``<out_base>-latency-miou.png`` and ``<out_base>-latency-hist.png``; return the paths."""
     ok = [r for r in doc["variants"] if r["status"] == "ok" and r.get("latency")]
     charts = {
-        "latency-miou": scatter_chart([(variant_name(r), r["latency"]["p50_ms"], r.get("miou")) for r in ok]),
+        "latency-miou": scatter_chart([(variant_name(r) + (" FASTEST" if r.get("fastest") else ""),
+                                        r["latency"]["p50_ms"], r.get("miou")) for r in ok]),
         "latency-hist": histogram_chart([(variant_name(r), r.get("times_ms", [])) for r in ok]),
     }
     paths = []

@@ -24,8 +24,51 @@ from .schema import SCHEMA_ID, validate
 
 
 def make_document(results: list, device: dict, settings: dict) -> dict:
+    mark_fastest(results)
     return {"schema": SCHEMA_ID, "created": datetime.datetime.now().isoformat(timespec="seconds"),
             "device": device, "settings": settings, "variants": results}
+
+
+_VARIANT_SUFFIXES = (".onnx", ".engine", ".plan", ".pt", ".pth", ".int8", ".fp16", ".fp32", ".cpu", ".tensorrt")
+
+
+def model_family(name: str) -> str:
+    """The model a file is a variant of: its name without the precision and target suffixes that
+    ``edgeseg quantize`` and ``edgeseg build`` add.
+
+    >>> model_family("model.onnx"), model_family("model.cpu.int8.onnx"), model_family("model.int8.engine")
+    ('model', 'model', 'model')
+    """
+    base, changed = os.path.basename(name), True
+    while changed:
+        changed = False
+        for suffix in _VARIANT_SUFFIXES:
+            if base.endswith(suffix) and len(base) > len(suffix):
+                base, changed = base[:-len(suffix)], True
+    return base
+
+
+def mark_fastest(results: list) -> None:
+    """Set each result's ``fastest``: True for the lowest p50 among the variants of one model
+    (same family, size and batch) that ran, False for the others; None where nothing was compared.
+
+    >>> rows = [{"model": "m.onnx", "size": [], "batch": 1, "status": "ok", "latency": {"p50_ms": 3.0}},
+    ...         {"model": "m.cpu.int8.onnx", "size": [], "batch": 1, "status": "ok", "latency": {"p50_ms": 2.0}},
+    ...         {"model": "m.onnx", "size": [], "batch": 1, "status": "skipped", "latency": None}]
+    >>> mark_fastest(rows); [r["fastest"] for r in rows]
+    [False, True, None]
+    """
+    groups: dict = {}
+    for r in results:
+        r["fastest"] = None
+        if r["status"] == "ok" and r.get("latency"):
+            groups.setdefault((model_family(r["model"]), tuple(r["size"]), r["batch"]), []).append(r)
+    for rows in groups.values():
+        if len(rows) < 2:
+            continue
+        best = min(rows, key=lambda r: r["latency"]["p50_ms"])
+        for r in rows:
+            r["fastest"] = r is best
 
 
 def default_path(device: dict, folder: str = "benchmarks/results") -> str:
@@ -75,6 +118,8 @@ def table(doc: dict) -> str:
         notes = list(r.get("notes") or [])
         if r["status"] != "ok":
             notes.insert(0, f"{r['status'].upper()}: {r['reason']}")
+        if r.get("fastest"):
+            notes.insert(0, "FASTEST")
         if r.get("stream"):
             s = r["stream"]
             notes.append(f"stream {s['fps']:.1f} FPS (" + ", ".join(
@@ -86,7 +131,8 @@ def table(doc: dict) -> str:
             f"{_fmt(mem.get('host_peak_mb'), '8.0f'):>8} "
             f"{_fmt(r['model_bytes'] / 1e6 if r.get('model_bytes') else None, '7.2f'):>7} "
             f"{_fmt(100 * r['miou'] if r.get('miou') is not None else None, '6.2f'):>6}  {'; '.join(notes)}")
-    lines.append("p50 = median of the timed runs (the figure to quote); peak MB = process VmHWM")
+    lines.append("p50 = median of the timed runs (the figure to quote); peak MB = process VmHWM; "
+                 "FASTEST = lowest p50 among the variants of one model, size and batch")
     return "\n".join(lines)
 
 

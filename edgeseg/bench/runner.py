@@ -16,12 +16,15 @@ import importlib.util
 import os
 import tempfile
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..backends import ALIASES, BACKENDS, load_backend
 from ..errors import ConfigError, EdgesegError
+from ..meta import load_meta
 from .latency import stats_from_times, time_calls
 from .memory import MemoryProbe
 
@@ -74,9 +77,13 @@ class BenchConfig:
     calib_num: int = 16           # synthetic frames for on-the-fly INT8
     workdir: str | None = None
     keep_times: bool = True
+    # The meta of models edgeseg did not export (or an override): a ModelMeta or a meta JSON path
+    # for every model, or a mapping from model path to one; None: each file's own meta.
+    meta: Any = None
 
     def __post_init__(self):
         object.__setattr__(self, "backends", tuple(ALIASES.get(b, b) for b in self.backends))
+        object.__setattr__(self, "meta", _load_metas(self.meta, self.models))
         for b in self.backends:
             if b not in BACKENDS:
                 raise ConfigError("unknown backend", expected=" | ".join(BACKENDS) + " (or ort, trt)", got=b)
@@ -88,6 +95,26 @@ class BenchConfig:
         if self.runs < 1 or self.warmup < 0 or min(self.batches) < 1:
             raise ConfigError("runs and batch must be >= 1, warmup >= 0",
                               got=f"runs {self.runs}, warmup {self.warmup}, batch {self.batches}")
+
+
+def _load_metas(meta, models):
+    """``meta`` as given -> None, one ModelMeta, or {model path: ModelMeta}; paths are read now,
+    so a missing or damaged meta fails when the config is built, not in the middle of a run."""
+    if isinstance(meta, Mapping):
+        unknown = sorted(set(map(str, meta)) - set(map(str, models)))
+        if unknown:
+            raise ConfigError("meta names models that are not benchmarked", got=", ".join(unknown),
+                              expected="keys among: " + ", ".join(map(str, models)),
+                              fix="key the mapping by the paths given in models=")
+        return {str(k): load_meta(v) for k, v in meta.items()}
+    return load_meta(meta)
+
+
+def meta_for(cfg: BenchConfig, model_path: str):
+    """The meta given for ``model_path`` (None: the file's own)."""
+    if isinstance(cfg.meta, Mapping):
+        return cfg.meta.get(str(model_path))
+    return cfg.meta
 
 
 def plan_variants(cfg: BenchConfig) -> list[Variant]:
@@ -136,7 +163,8 @@ class _Prepared:
             self.cache[key] = out
         return self.cache[key]
 
-    def int8_from_fp32(self, path: str, meta) -> str:
+    def int8_from_fp32(self, path: str, meta, given=None) -> str:
+        """``given``: the meta supplied for ``path``; the INT8 file carries it (as quantize writes it)."""
         key = ("int8", path)
         if key not in self.cache:
             from ..quantize.api import quantize_model
@@ -148,38 +176,43 @@ class _Prepared:
                 calib = build_calibration_set("synthetic", meta, self.cfg.calib_num, file=None)
             out = os.path.join(self.dir, f"{os.path.basename(path)[:-5]}.{len(self.cache)}.cpu.int8.onnx")
             quantize_model(path, calib, out, target="cpu", method="percentile", bench_runs=0,
-                           write_reports=False, threads=self.cfg.threads, log=lambda *a: None, file=None)
+                           write_reports=False, threads=self.cfg.threads, log=lambda *a: None, file=None,
+                           meta=given)
             self.cache[key] = out
         return self.cache[key]
 
 
+def _backend_options(v: Variant, cfg: BenchConfig) -> dict:
+    if v.backend in ("onnxruntime", "torch"):
+        return {"device": "cpu", "threads": cfg.threads}
+    return {"precision": v.precision} if v.suffix == ".onnx" and v.precision != OWN else {}
+
+
 def _open(v: Variant, prep: _Prepared, notes: list):
-    """(backend object, model file actually run) for ``v``; notes say what was derived."""
-    path, opts = v.model_path, {}
-    if v.backend == "onnxruntime":
-        opts = {"device": "cpu", "threads": prep.cfg.threads}
-    elif v.backend == "torch":
-        opts = {"device": "cpu", "threads": prep.cfg.threads}
-    else:
-        opts = {"precision": v.precision} if v.suffix == ".onnx" and v.precision != OWN else {}
+    """(backend object, model file actually run, the meta given for that file or None) for ``v``;
+    notes say what was derived."""
+    path, opts = v.model_path, _backend_options(v, prep.cfg)
+    given = meta_for(prep.cfg, v.model_path)
     if v.suffix in (".pt", ".pth") and v.backend != "torch":
         path = prep.onnx_from_checkpoint(path, v.size, v.batch)
         notes.append(f"exported on the fly from {os.path.basename(v.model_path)}")
-    backend = load_backend(path, v.backend, **opts)
+        given = None   # the export carries the checkpoint's meta
+    backend = load_backend(path, v.backend, **opts, **({} if given is None else {"meta": given}))
     if v.backend == "onnxruntime":
         own = "int8" if backend.meta.precision in ("int8", "mixed") else backend.meta.precision
         if v.precision == OWN:
             pass
         elif v.precision == "int8" and own == "fp32":
             backend.close()
-            path = prep.int8_from_fp32(path, backend.meta)
+            path = prep.int8_from_fp32(path, backend.meta, given)
             notes.append("int8 quantized on the fly (cpu target, percentile, "
                          f"{prep.cfg.calib_num} synthetic frames): not a tuned artefact")
+            given = None   # the INT8 file carries the meta
             backend = load_backend(path, v.backend, **opts)
         elif v.precision != own:
             backend.close()
             raise _Skip(f"the model file is {own}; {v.precision} needs its own file")
-    return backend, path
+    return backend, path, given
 
 
 class _Skip(Exception):
@@ -206,7 +239,7 @@ def run_variant(v: Variant, prep: _Prepared, log=print) -> dict:
     res = result_stub(v)
     probe = MemoryProbe()
     try:
-        backend, path = _open(v, prep, res["notes"])
+        backend, path, given = _open(v, prep, res["notes"])
     except _Skip as s:
         return {**result_stub(v, "skipped", str(s)), "notes": res["notes"]}
     except EdgesegError as e:
@@ -233,19 +266,23 @@ def run_variant(v: Variant, prep: _Prepared, log=print) -> dict:
         if prep.cfg.data:
             _score(res, v, backend, prep.cfg, log)
         if prep.cfg.stream and v.batch == 1 and v.size in (None, tuple(backend.meta.input_size)):
-            from .streaming import stream_video
-            res["stream"] = stream_video(path, prep.cfg.stream, threads=prep.cfg.threads) \
-                if v.backend != "torch" else None
+            res["stream"] = _stream(path, v, given, prep.cfg) if v.backend != "torch" else None
     finally:
         backend.close()
     return res
 
 
+def _stream(path: str, v: Variant, given, cfg: BenchConfig) -> dict:
+    """The end-to-end stream of ``path`` on the variant's backend, with the meta it ran with (a
+    foreign model's too)."""
+    from ..runtime.segmenter import Segmenter
+    from .streaming import stream_video
+    with Segmenter(path, v.backend, meta=given, **_backend_options(v, cfg)) as seg:
+        return stream_video(seg, cfg.stream)
+
+
 def _score(res: dict, v: Variant, backend, cfg: BenchConfig, log) -> None:
     """mIoU at the model's own size (the variant's size only changes the timing)."""
-    if backend.meta.output_kind != "logits":
-        res["notes"].append("mIoU: the model outputs labels; score its logits export instead")
-        return
     from ..data import open_dataset
     from ..evaluate import evaluate
     spec = cfg.data

@@ -41,6 +41,7 @@ examples:
   edgeseg run video.mp4 --model model.onnx --sink file://out.mp4 --sink http://127.0.0.1:8080
   edgeseg models --size 512x512
   edgeseg inspect model.onnx                    (inputs, outputs, meta; guesses for a foreign ONNX)
+  edgeseg meta end2end.onnx --classes ade20k --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375
 data specs: synthetic | synthetic:N | folder:PATH | voc:PATH | cityscapes:PATH, or as URIs
   synthetic://?num=N&size=HxW&seed=S | folder:///PATH | voc:///PATH?mask_dir=D | cityscapes:///PATH"""
 
@@ -53,6 +54,7 @@ COMMANDS = {
     "eval": ("eval", "score a model: mIoU, per-class IoU, accuracy, Dice"),
     "models": ("models", "list the model zoo with parameters and GFLOPs"),
     "inspect": ("inspect", "a model's inputs, outputs, layout and meta; what edgeseg assumes for a foreign ONNX"),
+    "meta": ("meta", "write the meta of a model edgeseg did not export: classes, normalisation, size, output"),
     "export": ("export", "checkpoint -> one self-contained ONNX with meta, onnxsim, parity check"),
     "calibrate": ("calibrate", "collect a calibration set (frames at the model's input size) into an .npz"),
     "quantize": ("quantize", "INT8 Q/DQ ONNX for TensorRT or ONNX Runtime CPU, inside an accuracy budget"),

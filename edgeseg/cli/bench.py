@@ -4,6 +4,7 @@
     edgeseg bench model.onnx best.pt --backends ort,trt,torch --sizes 512x256,1024x512 --batch 1,4
     edgeseg bench model.onnx --stream clip.mp4 --plot
     edgeseg bench --compare results/orin-2026-11-21.json results/vm-2026-11-21.json
+    edgeseg bench end2end.onnx --classes ade20k --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375
 
 >>> import argparse
 >>> p = argparse.ArgumentParser(prog="edgeseg bench"); add_args(p)
@@ -20,6 +21,7 @@ import sys
 from ..errors import ConfigError
 from ..uri import parse_size
 from ._common import data_spec, int_at_least, output_file
+from ._meta_args import add_meta_args, meta_from_args
 
 
 def _list(text: str) -> tuple:
@@ -46,14 +48,20 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", action="store_true", help="write PNG charts beside the JSON")
     p.add_argument("--out", type=output_file, help="JSON path (default benchmarks/results/<device>-<date>.json)")
     p.add_argument("--compare", nargs="+", metavar="JSON", help="merge result files into one table")
+    add_meta_args(p, title="model meta (applies to every .onnx/.engine MODEL, each checked against its own graph; "
+                           "for models without edgeseg's meta, or to override it)")
 
 
 def config_from_args(a: argparse.Namespace):
     from ..bench.runner import BenchConfig
+    from ..uri import model_kind
+    # One meta per model, each built over its own file's meta and graph; a checkpoint keeps its own.
+    metas = {m: meta for m in a.models if model_kind(m) in ("onnx", "engine")
+             and (meta := meta_from_args(a, m)) is not None}
     return BenchConfig(models=tuple(a.models), backends=_list(a.backends) if a.backends else (),
                        precisions=_list(a.precisions), sizes=tuple(_size(s) for s in _list(a.sizes or "")),
                        batches=tuple(int(b) for b in _list(a.batch)), runs=a.runs, warmup=a.warmup,
-                       threads=a.threads, data=a.data, stream=a.stream)
+                       threads=a.threads, data=a.data, stream=a.stream, meta=metas or None)
 
 
 def run(a: argparse.Namespace) -> int:

@@ -157,10 +157,12 @@ def run(a: argparse.Namespace) -> int:
 
 
 def _deepstream_plan(a: argparse.Namespace) -> str:
-    """The ONNX's output name, after checking its meta fits nvinfer (float input, logits out)."""
+    """The output nvinfer reads (the meta's ``output_name``, else the graph's first), after checking
+    the meta fits nvinfer (float input, scores out)."""
     from ..backends.onnx_file import load_onnx
     from ..backends.onnx_meta import get_onnx_meta
     from ..backends.tensorrt.deepstream import check_fits_nvinfer
     model = load_onnx(a.onnx, load_external_data=False)
-    check_fits_nvinfer(get_onnx_meta(model, a.onnx), a.onnx)
-    return model.graph.output[0].name
+    meta = get_onnx_meta(model, a.onnx)
+    check_fits_nvinfer(meta, a.onnx)
+    return meta.output_name or model.graph.output[0].name

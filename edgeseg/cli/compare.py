@@ -11,11 +11,16 @@ import json
 import sys
 
 from ._common import data_spec, int_at_least, output_file, unit_interval
+from ._meta_args import add_meta_args, meta_from_args, meta_json
 
 EXAMPLES = """examples:
   edgeseg compare model.onnx model.tensorrt.int8.onnx --data synthetic --num 32
   edgeseg compare model.onnx model.onnx --backend-b tensorrt       (ONNX Runtime vs TensorRT)
-  edgeseg compare runs/train/best.pt model.engine --images frames/ --min-agreement 0.98"""
+  edgeseg compare runs/train/best.pt model.engine --images frames/ --min-agreement 0.98
+  edgeseg compare deeplabv3.onnx deeplabv3.cpu.int8.onnx --classes voc --output out
+      (the meta options describe A; B here carries the meta quantize wrote)
+  edgeseg compare model.onnx trtexec.plan --meta-b model.onnx.meta.json
+      (B without edgeseg's meta: --meta-b FILE)"""
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -37,6 +42,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-agreement", type=unit_interval, default=0.99,
                    help="exit 1 when argmax agreement is below this fraction (default 0.99)")
     p.add_argument("--json", type=output_file, help="also write the report as JSON here")
+    g = add_meta_args(p, title="model meta of A (for a model without edgeseg's meta, or to override the file's)")
+    g.add_argument("--meta-b", metavar="FILE", type=meta_json,
+                   help="a meta JSON for B (e.g. a trtexec plan's); the options above apply to A only")
 
 
 def run(a: argparse.Namespace) -> int:
@@ -45,9 +53,11 @@ def run(a: argparse.Namespace) -> int:
         from ..errors import ConfigError
         raise ConfigError("--min-agreement is a fraction", expected="0..1, e.g. 0.99", got=a.min_agreement)
     data = a.data if a.data or a.images else "synthetic"
+    meta_a = meta_from_args(a, a.a)                                    # None: A's own meta
+    meta_b = meta_from_args(argparse.Namespace(meta=a.meta_b), a.b)   # checked against B's graph; None: its own
     report = compare_models(a.a, a.b, data if a.images is None else None, images=a.images,
                             backend_a=a.backend_a, backend_b=a.backend_b, device=a.device,
-                            threads=a.threads, num=a.num, split=a.split)
+                            threads=a.threads, num=a.num, split=a.split, meta_a=meta_a, meta_b=meta_b)
     print(report.table())
     if a.json:
         from ..utils.atomic import atomic_write_text

@@ -2,6 +2,7 @@
 
     edgeseg quantize model.onnx --calib calib.npz --target tensorrt
     edgeseg quantize model.onnx --calib frames/ --target cpu --val synthetic --max-miou-drop 1.0
+    edgeseg quantize deeplabv3.onnx --calib frames/ --target cpu --classes voc --output out   (a foreign ONNX)
 
 Exit status: 1 when the Q/DQ check fails, 3 when the accuracy budget is not met.
 """
@@ -13,6 +14,7 @@ import json
 import sys
 
 from ._common import int_at_least, output_file
+from ._meta_args import add_meta_args, meta_from_args
 
 
 def miou_points(text: str) -> float:
@@ -27,7 +29,8 @@ def miou_points(text: str) -> float:
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="FP32 .onnx written by edgeseg export (logits output)")
+    p.add_argument("model", help="FP32 .onnx with logits or probabilities out: written by edgeseg export, or "
+                                 "another exporter's with its meta (edgeseg meta, or the options below)")
     p.add_argument("--calib", required=True,
                    help="calib.npz from edgeseg calibrate, or an image folder / video / data spec")
     p.add_argument("--method", choices=("minmax", "entropy", "percentile"), default="percentile",
@@ -49,15 +52,17 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int_at_least(1), help="ONNX Runtime threads for scoring and latency (>= 1)")
     p.add_argument("--bench-runs", type=int_at_least(0), default=20, help="latency runs per variant (0: skip)")
     p.add_argument("--out", type=output_file, help="output .onnx (default <model>.<target>.int8.onnx)")
+    add_meta_args(p)
 
 
 def run(a: argparse.Namespace) -> int:
     from ..quantize.api import quantize_model
+    meta = meta_from_args(a, a.model)   # None: the file's own meta
     r = quantize_model(a.model, a.calib, a.out, method=a.method, target=a.target,
                        quantizer=a.quantizer, num=a.num, val=a.val, val_num=a.val_num,
                        max_miou_drop=a.max_miou_drop,
                        keep_float=[n for n in a.keep_float.split(",") if n],
-                       threads=a.threads, bench_runs=a.bench_runs)
+                       threads=a.threads, bench_runs=a.bench_runs, meta=meta)
     rep = r.report
     print(f"wrote {r.path} ({r.meta.precision})")
     if r.report_paths:

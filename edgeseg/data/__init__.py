@@ -15,7 +15,7 @@ from .folder import FolderDataset
 from .png import read_index_png, write_index_png
 from .spec import OPENERS, open_dataset
 from .synthetic import SYNTHETIC_CLASSES, SYNTHETIC_PALETTE, SyntheticScenes, render_scene, synthetic_split
-from .video import SyntheticVideo, write_video
+from .video import SyntheticDrive, SyntheticVideo, write_video
 from .voc import VOC_CLASSES, VOC_PALETTE, VOCDataset
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "RandomScale",
     "Sample",
     "SegDataset",
+    "SyntheticDrive",
     "SyntheticScenes",
     "SyntheticVideo",
     "VOCDataset",

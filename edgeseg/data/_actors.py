@@ -6,6 +6,7 @@ ever; at ``t = 0`` they stand where the scene sampler put them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -43,16 +44,19 @@ class Car:
 
     def draw(self, ctx: Ctx, t: float) -> None:
         Z = self.z(t)
-        if Z < 1.5:
+        cam, X, hw, L = ctx.cam.rigid(self.X, self.z(t)), self.X, self.width / 2, self.length
+        depth = cam.depth(X, Z)
+        if cam.drive and -math.inf < depth < 1.5:
+            return self._passing(ctx, cam, Z)
+        if depth < 1.5:
             return
-        cam, X, hw, L = ctx.cam, self.X, self.width / 2, self.length
         img, msk = ctx.image, ctx.mask
         outline = cam.box(X - hw, X + hw, 0, self.roof_h, Z, Z + L)
         if not ctx.visible(outline):
             return
 
         def tone(c):
-            return ctx.tone(c, X, Z)
+            return ctx.tone(c, X, depth)
         darken(img, cam.px([X - hw - 0.2, X + hw + 0.2, X + hw + 0.2, X - hw - 0.2], 0.0,
                            [Z - 0.15, Z - 0.15, Z + L + 0.2, Z + L + 0.2]), 0.55)
         tyre = tone(np.full(3, 22.0))
@@ -95,6 +99,30 @@ class Car:
              tone(rgb(225, 225, 215)))
         fill(img, None, [cam.px([X - hw, X + hw, X + hw, X - hw], [0.3, 0.3, 0.4, 0.4], Z)],
              tone(self.color * 0.45))
+
+    def _passing(self, ctx: Ctx, cam, Z: float) -> None:
+        """A car the driving camera is passing: only what lies beyond the near plane, body and cabin
+        cut there (their near ends and lamps are behind the camera)."""
+        X, hw, L = self.X, self.width / 2, self.length
+        clip = max(cam.near(X - hw), cam.near(X + hw), Z)
+        if Z + L - 0.2 <= clip:
+            return
+        depth = cam.depth(X, (clip + Z + L) / 2)
+        img, msk = ctx.image, ctx.mask
+        body = cam.box(X - hw, X + hw, 0.3, self.body_h, clip, Z + L)
+        if not ctx.visible(body):
+            return
+        tyre = ctx.tone(np.full(3, 22.0), X, depth)
+        side = X - hw if X > hw else (X + hw if X < -hw else None)
+        if side is not None:
+            for wz in (Z + 0.85, Z + L - 0.9):
+                if wz - 0.4 > clip:
+                    fill(img, msk, [cam.px(side, 0.34 + 0.34 * _WHEEL[1], wz + 0.34 * _WHEEL[0])], tyre, CAR)
+        fill(img, msk, [body], ctx.tone(self.color * 0.82, X, depth), CAR)
+        za, zb = (Z + 0.9, Z + L - 1.3) if self.d > 0 else (Z + 1.3, Z + L - 0.9)
+        if zb > clip + 0.1:
+            cabin = cam.box(X - hw * 0.86, X + hw * 0.86, self.body_h, self.roof_h, max(za, clip), zb)
+            fill(img, msk, [cabin], ctx.tone(self.color * 0.9, X, depth), CAR)
 
 
 def make_car(rng, X, Z, d, v) -> Car:
@@ -140,11 +168,12 @@ class Person:
         return self.pos(t)[1]
 
     def draw(self, ctx: Ctx, t: float) -> None:
-        X, Z = self.pos(t)
+        X, road_z = self.pos(t)
+        cam = ctx.cam
+        Z = cam.depth(X, road_z)      # the camera's depth: road_z for a still camera
         if Z < 1.0:
             return
-        cam = ctx.cam
-        (fx, fy), = cam.px(X, 0.0, Z)[None]
+        (fx, fy), = cam.px(X, 0.0, road_z)[None]
         h = cam.f * self.H / Z
         if not ctx.visible(np.array([[fx - h, fy - h], [fx + h, fy]])):
             return

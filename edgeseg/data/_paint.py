@@ -103,6 +103,62 @@ def crop(tile: np.ndarray, h: int, w: int, oy: int, ox: int) -> np.ndarray:
     return tile[oy:oy + h, ox:ox + w]
 
 
+GROUND_TILE = 512       # texels: the ground's periodic texture; small enough to stay in cache when sampled
+
+
+@functools.lru_cache(maxsize=8)
+def ground_tiles(s: float) -> dict[str, np.ndarray]:
+    """Periodic float32 noise tiles for textures painted on the ground: ``grain`` (per texel) and
+    ``blotch`` (the screen tiles' scales, ``s`` = image size / 256), each padded by one wrapped
+    texel so bilinear sampling anywhere in [0, GROUND_TILE) stays inside the array."""
+    n = GROUND_TILE
+    rng = np.random.default_rng(20240608)
+    grain = rng.standard_normal((n, n)).astype(np.float32)
+    # blotch: the octaves as Gaussian bands of one white noise's spectrum, periodic by construction
+    f2 = np.fft.fftfreq(n)[:, None] ** 2 + np.fft.fftfreq(n)[None, :] ** 2
+    sizes = np.minimum(np.array([1.5, 3.0, 7.0]) * s, n / 8)
+    band = sum(w * sc * sc * np.exp(-2 * (np.pi * sc) ** 2 * f2) for sc, w in zip(sizes, (0.35, 1.0, 0.6)))
+    blotch = np.fft.ifft2(np.fft.fft2(rng.standard_normal((n, n))) * band).real
+    blotch = ((blotch - blotch.mean()) / blotch.std()).astype(np.float32)
+    return {name: cv2.copyMakeBorder(t, 0, 1, 0, 1, cv2.BORDER_WRAP) for name, t in (("grain", grain),
+                                                                                       ("blotch", blotch))}
+
+
+def ground_maps(cam, shape, y0: int, scale: float, step: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """``cv2.remap`` maps into :func:`ground_tiles` for image rows ``y0:`` (below the horizon),
+    one sample per ``step`` x ``step`` pixels: a texture sampled through them lies on the ground
+    and moves with it as the camera drives.
+
+    A pixel ``w`` rows below the horizon sees flat ground at depth ``f * hc / w`` and
+    ``(x - vx) * hc / w`` across; the camera's pose (``cam.s`` metres round a bend of curvature
+    ``cam.k``) turns and moves that point into world metres, times ``scale`` texels a metre,
+    wrapped to the tile (so sampling never takes OpenCV's slow border path).
+
+    >>> from edgeseg.data._street import Cam
+    >>> cam = Cam(f=50.0, hc=1.5, yh=9.5, vx=20.5, s=2.0, drive=True)
+    >>> mx, my = ground_maps(cam, (32, 40), 10, 10.0)
+    >>> mx.shape, float(mx[2, 10]), float(my[2, 10])     # pixel (20.5, 14.5): ahead, 15 m on: 2 + 15 m
+    ((11, 20), 0.0, 170.0)
+    """
+    h, w = shape
+    n = GROUND_TILE
+    centre = (step - 1) / 2
+    depth = cam.f * cam.hc / (np.arange(y0, h, step, dtype=np.float64) + centre - cam.yh)
+    heading = cam.k * cam.s
+    c, sn = float(np.cos(heading)), float(np.sin(heading))
+    # where the camera stands: round a bend of curvature k it has come an arc of length s
+    x0, z0 = ((1 - c) / cam.k, sn / cam.k) if cam.k else (0.0, cam.s)
+    across = np.multiply.outer((depth / cam.f * scale).astype(np.float32),
+                               (np.arange(0, w, step) + centre - cam.vx).astype(np.float32))
+    mx = across * np.float32(c)
+    mx += np.mod((x0 + depth * sn) * scale, n).astype(np.float32)[:, None]
+    rows = np.mod((z0 + depth * c) * scale, n).astype(np.float32)[:, None]
+    my = rows - across * np.float32(sn) if sn else np.repeat(rows, across.shape[1], axis=1)
+    for m in (mx, my):
+        m -= np.floor(m * np.float32(1 / n)) * np.float32(n)
+    return mx, my
+
+
 _local = threading.local()
 
 
@@ -116,7 +172,7 @@ def scratch(h: int, w: int) -> dict[str, np.ndarray]:
     if buf is None or buf["M"].shape != (h, w):
         xs = np.linspace(-1, 1, w, dtype=np.float32)
         ys = np.linspace(-1, 1, h, dtype=np.float32)
-        buf = {name: np.empty((h, w), np.float32) for name in ("M", "A", "T", "L")}
+        buf = {name: np.empty((h, w), np.float32) for name in ("M", "A", "T", "grain", "blotch")}
         buf.update({name: np.empty((h, w, 3), np.float32) for name in ("M3", "A3", "out")})
         buf["u8"] = np.empty((h, w, 3), np.uint8)
         buf["canvas"] = np.empty((h, w, 3), np.uint8)

@@ -4,10 +4,24 @@ A pinhole camera at height ``hc`` looks down +Z; X is to the right, Y up. Every 
 projected with the same camera, so sizes follow perspective: a 1.7 m person whose feet are
 ``d`` pixels below the horizon is ``d * 1.7 / hc`` pixels tall. Objects are drawn far to near
 (painter's order), each shape once into the image (anti-aliased) and once into the mask.
+
+Coordinates are the road's: X across it, Z along it. A driving camera (:class:`Cam` with
+``drive``) stands ``s`` metres along the road, and on a bend (curvature ``k``) the road's
+straight lines become arcs: long ground strips are cut into short pieces that follow them,
+while things with a shape of their own (a car, a tree, a flat facade) are placed whole by
+:meth:`Cam.rigid`, so their outlines, and the details drawn inside them, stay exact.
+
+>>> cam = Cam(f=100.0, hc=1.5, yh=50.0, vx=80.0, s=10.0, drive=True)
+>>> cam.px(2.0, 0.0, 20.0).tolist(), cam.depth(2.0, 20.0)          # 10 m ahead of the camera
+([100.0, 65.0], 10.0)
+>>> bent = Cam(f=100.0, hc=1.5, yh=50.0, vx=80.0, k=1 / 50, drive=True)
+>>> bool(bent.px(0.0, 0.0, 20.0)[0] > 80.0)                          # a right bend: the road ahead is right
+True
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -18,6 +32,12 @@ from ._paint import circle, fill, fill_each, quad_line
 
 SKY, ROAD, VEG, BUILDING, CAR, PERSON = range(6)
 ZCLIP = 0.3          # metres; geometry nearer than this is off-screen for any sane lens
+ZFAR = 3000.0        # metres; where the road strips end on a straight road
+ZMIN = 0.05          # a driving camera's depths are clamped here: geometry is clipped at ZCLIP before it is
+                     # projected, this only keeps a stray vertex finite (cv2's fixed-point coordinates are int32)
+TURN_MAX = 1.6       # radians of bend drawn ahead (a little past a right angle; what lies beyond is off-screen)
+INSIDE = 10.0        # metres: the inside of a bend is drawn only this far from its centre and farther
+SKY_WRAP = math.atan(1.6)   # the skyline spans +-1.6 f about the road: a turning camera sees it wrap round
 
 
 def rgb(*c) -> np.ndarray:
@@ -58,15 +78,34 @@ def pick(rng, table, jitter: float = 12.0) -> np.ndarray:
 
 @dataclass
 class Cam:
-    """Focal length ``f`` px, height ``hc`` m, horizon row ``yh``, vanishing-point column ``vx``."""
+    """Focal length ``f`` px, height ``hc`` m, horizon row ``yh``, vanishing-point column ``vx``.
+
+    A driving camera (``drive``) stands ``s`` metres along the road, looking along it; ``k`` is
+    the road's curvature (1/m, > 0 bends right), so the camera has turned ``k * s`` radians. A
+    still camera projects road coordinates as they are: the arithmetic of a street that never moves.
+    """
 
     f: float
     hc: float
     yh: float
     vx: float
+    s: float = 0.0
+    k: float = 0.0
+    drive: bool = False
+
+    def bend(self, X, Z):
+        """Road points -> camera coordinates (lateral, depth), depth clamped at ZMIN."""
+        d = np.subtract(Z, self.s)
+        if self.k:
+            r = 1.0 / self.k - np.asarray(X, np.float64)      # the radius of that line of the road
+            th = d * self.k
+            X, d = 1.0 / self.k - r * np.cos(th), r * np.sin(th)
+        return X, np.maximum(d, ZMIN)
 
     def px(self, X, Y, Z) -> np.ndarray:
         """Project world points (broadcast arrays) to (..., 2) pixel coordinates."""
+        if self.drive:
+            X, Z = self.bend(X, Z)
         Z = np.asarray(Z, np.float64)
         x = self.vx + self.f * np.divide(X, Z)
         y = self.yh + self.f * np.divide(np.subtract(self.hc, Y), Z)
@@ -79,6 +118,82 @@ class Cam:
         pts = self.px([x0, x1, x0, x1, x0, x1, x0, x1], [y0, y0, y1, y1, y0, y0, y1, y1],
                       [z0, z0, z0, z0, z1, z1, z1, z1])
         return cv2.convexHull(pts.astype(np.float32))[:, 0].astype(np.float64)
+
+    # -- a driving camera ------------------------------------------------------------------------
+    def drawable(self, X: float, Z: float) -> bool:
+        """Whether a bend can draw the road point: not past TURN_MAX, not within INSIDE of its centre."""
+        if not self.k:
+            return True
+        return abs(self.k * (Z - self.s)) <= TURN_MAX and 1.0 - self.k * X >= INSIDE * abs(self.k)
+
+    def depth(self, X: float, Z: float) -> float:
+        """The camera's depth of one road point (its Z for a still camera); -inf where a bend cannot draw it."""
+        if not self.drive:
+            return Z
+        if not self.drawable(X, Z):
+            return -math.inf
+        d = Z - self.s
+        return (1.0 / self.k - X) * math.sin(self.k * d) if self.k else d
+
+    def near(self, X: float, depth: float = ZCLIP) -> float:
+        """The road Z at which the line of the road at lateral ``X`` comes within ``depth`` of the camera."""
+        if not self.k:
+            return self.s + depth
+        return self.s + math.asin(min(1.0, max(-1.0, depth * self.k / (1.0 - self.k * X)))) / self.k
+
+    def far(self) -> float:
+        """The road Z where ground strips end: ZFAR ahead, or TURN_MAX round a bend."""
+        return self.s + (TURN_MAX / abs(self.k) if self.k else ZFAR)
+
+    def rigid(self, X0: float, Z0: float, length: float = 0.0) -> Cam:
+        """The camera for a thing that keeps its shape (a car, a tree; a facade: the chord of its
+        ``length`` along the road) standing at road point (X0, Z0); this camera off a bend."""
+        if not self.k:
+            return self
+        return Rigid(self.f, self.hc, self.yh, self.vx, self.s, self.k, True, X0, Z0, length)
+
+
+@dataclass
+class Rigid(Cam):
+    """A bend's camera for one rigid thing: road coordinates near (X0, Z0) are turned with the
+    road's direction there, instead of bent, so straight edges stay straight. A facade spans the
+    chord of its stretch of the bend (placed nearer the centre by the sagitta, and shortened to it)."""
+
+    X0: float = 0.0
+    Z0: float = 0.0
+    length: float = 0.0
+
+    def __post_init__(self):
+        R, half = 1.0 / self.k, 0.5 * self.k * self.length
+        th = self.k * (self.Z0 - self.s)
+        r = (R - self.X0) * math.cos(half)
+        self._o = (R - r * math.cos(th), r * math.sin(th))
+        self._cs = (math.cos(th), math.sin(th))
+        self._stretch = (1.0 - self.k * self.X0) * math.sin(half) / half if half else 1.0
+        self._ok = Cam.drawable(self, self.X0, self.Z0)
+
+    def bend(self, X, Z):
+        dx, dz = np.subtract(X, self.X0), np.subtract(Z, self.Z0) * self._stretch
+        (ox, oz), (c, sn) = self._o, self._cs
+        return ox + dx * c + dz * sn, np.maximum(oz - dx * sn + dz * c, ZMIN)
+
+    def drawable(self, X: float, Z: float) -> bool:
+        return self._ok
+
+    def depth(self, X: float, Z: float) -> float:
+        if not self._ok:
+            return -math.inf
+        (_, oz), (c, sn) = self._o, self._cs
+        return oz - (X - self.X0) * sn + (Z - self.Z0) * self._stretch * c
+
+    def near(self, X: float, depth: float = ZCLIP) -> float:
+        (_, oz), (c, sn) = self._o, self._cs
+        if c < 0.05:      # turned side-on, past the bend's right angle: all of it is far ahead
+            return -math.inf
+        return self.Z0 + (depth - oz + (X - self.X0) * sn) / (c * self._stretch)
+
+    def rigid(self, X0: float, Z0: float, length: float = 0.0) -> Cam:
+        return self
 
 
 @dataclass
@@ -111,23 +226,20 @@ class Ctx:
 class Facade:
     """A building front along the street at lateral X, from depth z0 to z1, with a window grid.
 
-    The camera never moves along Z, so every outline is built once in world coordinates (already
-    clipped to ZCLIP) and each frame costs two projections: the wall parts and the windows.
+    A still camera never moves along Z, so its outlines are built once in world coordinates
+    (already clipped to ZCLIP) and each frame costs two projections: the wall parts and the
+    windows. For a driving camera the same rows are kept unclipped and clipped per frame where
+    the wall meets the camera's near plane.
     """
 
     def __init__(self, X, z0, z1, height, color, windows, groups, glass, end_depth, shop, bands):
         self.X, self.z0, self.z1, self.height = X, z0, z1, height
-        self.color, self.glass, self.groups = color, glass, groups
-        zc = max(z0, ZCLIP)
-        span = [zc, z1, z1, zc]
-        ys = [[0, 0, height, height], [height - 0.5, height - 0.5, height, height]]
-        zs, xs = [span, span], [[X] * 4, [X] * 4]
-        self.end = z0 > ZCLIP            # the side wall shows above lower neighbours and across gaps
-        if self.end:
-            side = np.sign(X)
-            ys.append([0, 0, height, height])
-            zs.append([z0] * 4)
-            xs.append([X, X + side * end_depth, X + side * end_depth, X])
+        self.color, self.glass = color, glass
+        side = np.sign(X)
+        # rows: wall, cornice, end wall (the side wall, seen above lower neighbours and across gaps),
+        # bands, shop window; the wall-like rows' near corners are where clipping moves them
+        ys = [[0, 0, height, height], [height - 0.5, height - 0.5, height, height], [0, 0, height, height]]
+        xs = [[X] * 4, [X] * 4, [X, X + side * end_depth, X + side * end_depth, X]]
         rows = np.arange(bands, height - 1, bands) if bands else np.zeros(0)
         self.n_bands = len(rows)
         ys += [[y, y, y + 0.25, y + 0.25] for y in rows]
@@ -135,14 +247,29 @@ class Facade:
         if shop:
             ys.append([0.2, 0.2, 2.8, 2.8])
         n = len(ys)
-        zs += [span] * (n - len(zs))
         xs += [[X] * 4] * (n - len(xs))
-        self.parts = np.array(xs, float), np.array(ys, float), np.array(zs, float)
+        near = np.zeros((n, 4), bool)
+        near[:, [0, 3]] = True
+        near[2] = False
+        xs, ys = np.array(xs, float), np.array(ys, float)
+        zs = np.where(near, z0, z1)
+        zs[2] = z0
+        self._rows, self._near, self.end_depth = (xs, ys, zs), near, end_depth
+        zc = max(z0, ZCLIP)
+        self.end = z0 > ZCLIP
+        keep = np.arange(n) != 2 if not self.end else np.ones(n, bool)
+        self.parts = xs[keep], ys[keep], np.where(near, zc, zs)[keep]
+        self._windows = windows[:, :, 1], windows[:, :, 0], groups
         keep = windows[..., 0].min(1) > ZCLIP
         self.win_y, self.win_z, self.groups = windows[keep, :, 1], windows[keep, :, 0], groups[keep]
         self.zm = (zc + z1) / 2
 
-    def draw(self, ctx: Ctx) -> None:
+    def near(self, t: float = 0.0) -> float:
+        return self.z0
+
+    def draw(self, ctx: Ctx, t: float = 0.0) -> None:
+        if ctx.cam.drive:
+            return self._draw_driving(ctx)
         cam, X, zm = ctx.cam, self.X, self.zm
         pts = cam.px(*self.parts)
         if not ctx.visible(pts[0]):
@@ -152,20 +279,47 @@ class Facade:
         if self.end:
             fill(ctx.image, ctx.mask, [pts[2]], ctx.tone(self.color * 0.72, X, self.z0), BUILDING)
             k = 3
+        self._details(ctx, pts, k, zm, cam, self.win_y, self.win_z, self.groups)
+
+    def _draw_driving(self, ctx: Ctx) -> None:
+        X, z0, z1 = self.X, self.z0, self.z1
+        if not ctx.cam.drawable(X, (z0 + z1) / 2):
+            return
+        cam = ctx.cam.rigid(X, (z0 + z1) / 2, z1 - z0)
+        clip = cam.near(X)
+        if z1 <= clip:
+            return
+        zc = max(z0, clip)
+        xs, ys, zs = self._rows
+        pts = cam.px(xs, ys, np.where(self._near, zc, zs))
+        if not ctx.visible(pts[0]):
+            return
+        zm = cam.depth(X, (zc + z1) / 2)
+        fill(ctx.image, ctx.mask, [pts[0]], ctx.tone(self.color, X, zm), BUILDING)
+        outer = X + np.sign(X) * self.end_depth
+        if z0 > clip and cam.depth(outer, z0) > ZCLIP:
+            fill(ctx.image, ctx.mask, [pts[2]], ctx.tone(self.color * 0.72, X, cam.depth(X, z0)), BUILDING)
+        wy, wz, groups = self._windows
+        keep = wz.min(1) > zc
+        self._details(ctx, pts, 3, zm, cam, wy[keep], wz[keep], groups[keep])
+
+    def _details(self, ctx, pts, k, zm, cam, win_y, win_z, groups) -> None:
+        """Cornice, bands, shop window and windows: image only, inside the wall's outline."""
+        X = self.X
         if np.ptp(pts[0, :, 0]) < 3:     # seen edge-on or far away: details would be sub-pixel
             return
         fill(ctx.image, None, list(pts[1:2]) + list(pts[k:k + self.n_bands]), ctx.tone(self.color * 0.82, X, zm))
         if self.shop:
             fill(ctx.image, None, [pts[-1]], ctx.tone(self.glass[0] * 0.8, X, zm))
-        if not len(self.win_y):
+        if not len(win_y):
             return
-        pts = cam.px(X, self.win_y, self.win_z)
+        pts = cam.px(X, win_y, win_z)
         h, w = ctx.mask.shape
         xs, ys = pts[..., 0], pts[..., 1]
         x0, x1 = xs.min(1), xs.max(1)
         sel = (x1 - x0 > 0.8) & (x1 > 0) & (x0 < w) & (ys.max(1) > 0) & (ys.min(1) < h)
         for g, color in enumerate(self.glass):
-            polys = pts[sel & (self.groups == g)]
+            polys = pts[sel & (groups == g)]
             if len(polys):
                 fill(ctx.image, None, list(polys), ctx.tone(color, X, zm))
 
@@ -212,21 +366,22 @@ class Tree:
                     np.concatenate([[0.0, top, 0.0, self.trunk_h], self.trunk_h + self.blobs[:, 1]]))
 
     def draw(self, ctx: Ctx, t: float) -> None:
-        cam = ctx.cam
-        if self.Z <= 1.0:
+        cam = ctx.cam.rigid(self.X, self.Z)
+        Z = cam.depth(self.X, self.Z)     # the camera's depth: self.Z for a still camera
+        if Z <= 1.0:
             return
         pts = cam.px(*self._xy, self.Z)
         if not ctx.visible(pts[:2]):
             return
         (bx, by), (tx, ty), centers = pts[2], pts[3], pts[4:]
-        tw = cam.f * self.trunk_w / self.Z
+        tw = cam.f * self.trunk_w / Z
         fill(ctx.image, ctx.mask, [quad_line(bx, by, tx, ty + tw, tw, tw * 0.7)],
-             ctx.tone(self.bark, self.X, self.Z), VEG)
-        radii = cam.f * self.blobs[:, 2] / self.Z
+             ctx.tone(self.bark, self.X, Z), VEG)
+        radii = cam.f * self.blobs[:, 2] / Z
         if radii.max() < 2.0:     # a distant tree is a few pixels: one blob looks the same, costs less
             c = centers.mean(0)
             fill(ctx.image, ctx.mask, [circle(c[0], c[1], np.abs(centers - c).max() * 0.7 + radii.max())],
-                 ctx.tone(self.colors[0], self.X, self.Z), VEG)
+                 ctx.tone(self.colors[0], self.X, Z), VEG)
             return
         if self.conifer:
             polys = [np.array([[cx, cy - 1.6 * r], [cx + r, cy + r * 0.6], [cx - r, cy + r * 0.6]])
@@ -236,8 +391,8 @@ class Tree:
         if radii.max() < 6.0:     # mid-distance: three blobs carry the shape
             polys = polys[::3] if len(polys) > 4 else polys
         half = (len(polys) + 1) // 2
-        fill_each(ctx.image, ctx.mask, polys[:half], ctx.tone(self.colors[0], self.X, self.Z), VEG)
-        fill_each(ctx.image, ctx.mask, polys[half:], ctx.tone(self.colors[1], self.X, self.Z), VEG)
+        fill_each(ctx.image, ctx.mask, polys[:half], ctx.tone(self.colors[0], self.X, Z), VEG)
+        fill_each(ctx.image, ctx.mask, polys[half:], ctx.tone(self.colors[1], self.X, Z), VEG)
 
 
 def make_tree(rng, X, Z, scale=1.0, conifers=0.0) -> Tree:
@@ -274,21 +429,45 @@ class Hedge:
         return self.z0
 
     def draw(self, ctx: Ctx, t: float) -> None:
+        cam = ctx.cam
+        if cam.drive:
+            return self._draw_driving(ctx)
         z0 = max(self.z0, ZCLIP)
         if self.z1 <= z0:
             return
-        cam = ctx.cam
         hull = cam.box(self.x0, self.x1, 0, self.height, z0, self.z1)
         if not ctx.visible(hull):
             return
         color = ctx.tone(self.color, self.x0, (z0 + self.z1) / 2)
         fill(ctx.image, ctx.mask, [hull], color, VEG)
+        self._top(ctx, np.geomspace(z0, self.z1, 24), color)
+
+    def _top(self, ctx: Ctx, z: np.ndarray, color) -> None:
+        """The wavy top, a band along the inner face (``z``: its road depths, near to far)."""
         inner = self.x0 if abs(self.x0) < abs(self.x1) else self.x1
-        z = np.geomspace(z0, self.z1, 24)
+        n = len(z)
         wave = self.height + 0.25 * np.abs(np.sin(z * 2.1 + self.phase))
-        top = cam.px(inner, np.concatenate([wave, np.full(24, self.height - 0.3)]),
-                     np.concatenate([z, z[::-1]]))
+        top = ctx.cam.px(inner, np.concatenate([wave, np.full(n, self.height - 0.3)]), np.concatenate([z, z[::-1]]))
         fill(ctx.image, ctx.mask, [top], tuple(np.asarray(color) * 1.12), VEG)
+
+    def _draw_driving(self, ctx: Ctx) -> None:
+        cam = ctx.cam
+        if not cam.drawable(max(self.x0, self.x1) if cam.k > 0 else min(self.x0, self.x1), cam.s):
+            return
+        z0 = max(self.z0, cam.near(self.x0), cam.near(self.x1))
+        z1 = min(self.z1, cam.far())
+        if z1 <= z0:
+            return
+        color = ctx.tone(self.color, self.x0, cam.depth(self.x0, (z0 + z1) / 2))
+        # on a bend the box follows the road in short straight pieces, each a convex outline
+        cuts = np.linspace(z0, z1, 2 + int(abs(cam.k) * (z1 - z0) / 0.05))
+        corners = cam.px(np.array([self.x0, self.x1, self.x0, self.x1])[None, :], np.array([0, 0, 1, 1]) * self.height,
+                         cuts[:, None]).astype(np.float32)          # each cut's four corners, one projection
+        hulls = [cv2.convexHull(np.concatenate([a, b]))[:, 0].astype(np.float64) for a, b in itertools.pairwise(corners)]
+        if not any(ctx.visible(h) for h in hulls):
+            return
+        fill_each(ctx.image, ctx.mask, hulls, color, VEG)
+        self._top(ctx, cam.s + np.geomspace(z0 - cam.s, z1 - cam.s, 24 + len(hulls)), color)
 
 
 @dataclass
@@ -306,6 +485,9 @@ class Skyline:
     def draw(self, ctx: Ctx) -> None:
         cam, w = ctx.cam, ctx.mask.shape[1]
         x, hw, ht = cam.vx + self.shapes[:, 0] * cam.f, self.shapes[:, 1] * cam.f, self.shapes[:, 2] * cam.f
+        if cam.k and cam.s:     # a turning camera: the horizon turns by its heading, wrapping round
+            a = np.arctan(self.shapes[:, 0]) - cam.k * cam.s
+            x = cam.vx + np.tan((a + SKY_WRAP) % (2 * SKY_WRAP) - SKY_WRAP) * cam.f
         y = cam.yh + 1.0
         cols = np.arange(-1.0, w + 1.0)
         u = (cols[None, :] - x[:, None]) / hw[:, None]

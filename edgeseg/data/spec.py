@@ -2,7 +2,9 @@
 
 Short spellings: ``synthetic``, ``synthetic:N``, ``folder:PATH``, ``voc:PATH``, ``cityscapes:PATH``.
 URI spellings, whose ``?key=value`` options are the same ones :func:`open_dataset` takes as
-keywords: ``synthetic://?num=200&size=256x256&seed=1``, ``folder:///data/x?num_classes=4``,
+keywords: ``synthetic://?num=200&size=256x256&seed=1`` (with ``speed``, ``turn`` or ``fps``:
+the first ``num`` frames of one drive, ``synthetic://?num=600&size=720x1280&fps=60&speed=4``,
+exactly what the live ``synthetic://`` source with those options shows), ``folder:///data/x?num_classes=4``,
 ``voc:///data/VOCdevkit?mask_dir=SegmentationClassAug``, ``cityscapes:///data/cs?annotations=gtCoarse``.
 One table maps each scheme to its opener (:data:`OPENERS`), one to its URI options (:data:`PARAMS`).
 
@@ -22,6 +24,7 @@ edgeseg.errors.DataError: unknown data set scheme 'vco'
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 
@@ -30,8 +33,12 @@ from ..errors import ConfigError, DataError
 from .base import SegDataset
 from .cityscapes import CityscapesDataset
 from .folder import FolderDataset
-from .synthetic import SPLIT_SEEDS, SPLIT_SIZES, SyntheticScenes
+from .synthetic import SPLIT_SEEDS, SPLIT_SIZES, SyntheticScenes, check_drive
+from .video import SyntheticDrive
 from .voc import VOCDataset
+
+# synthetic options that make the set the frames of one drive (SyntheticDrive) instead of still scenes
+DRIVE_OPTIONS = ("speed", "turn", "fps")
 
 
 def _options(scheme: str, kw: dict, allowed: tuple[str, ...]) -> dict:
@@ -77,13 +84,17 @@ def _synthetic_count(arg: str, num) -> int | None:
 
 
 def _synthetic(arg: str, split: str, kw: dict) -> SegDataset:
-    kw = _options("synthetic", kw, ("size", "num", "seed"))
+    kw = _options("synthetic", kw, ("size", "num", "seed") + DRIVE_OPTIONS)
     if split not in SPLIT_SEEDS:
         raise DataError("unknown synthetic split", expected=" | ".join(SPLIT_SEEDS), got=split,
                         fix="use split='train', 'val' or 'test'")
     num = _synthetic_count(arg, kw.get("num"))
     num = SPLIT_SIZES[split] if num is None else num
-    return SyntheticScenes(num, kw.get("size", (256, 256)), kw.get("seed", SPLIT_SEEDS[split]))
+    size, seed = kw.get("size", (256, 256)), kw.get("seed", SPLIT_SEEDS[split])
+    if any(kw.get(k) is not None for k in DRIVE_OPTIONS):
+        # the frames of one drive, as the live synthetic:// source with the same options delivers them
+        return SyntheticDrive(num, size, seed, kw.get("speed") or 0.0, kw.get("turn") or 0.0, kw.get("fps") or 30.0)
+    return SyntheticScenes(num, size, seed)
 
 
 def _folder(arg: str, split: str, kw: dict) -> SegDataset:
@@ -146,6 +157,29 @@ def _flag(value) -> bool:
     return _FLAGS[str(value).strip().lower()]  # KeyError: reported like a ValueError
 
 
+def _real(value) -> float:
+    if isinstance(value, bool):
+        raise TypeError(value)
+    number = float(str(value).strip())
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
+def _at_least_zero(value) -> float:
+    number = _real(value)
+    if number < 0:
+        raise ValueError(value)
+    return number
+
+
+def _above_zero(value) -> float:
+    number = _real(value)
+    if number <= 0:
+        raise ValueError(value)
+    return number
+
+
 def _text(value) -> str:
     if not str(value):
         raise ValueError(value)
@@ -157,7 +191,10 @@ def _text(value) -> str:
 PARAMS: dict[str, dict[str, tuple[Callable, str]]] = {
     "synthetic": {"num": (_count, "a whole number of images >= 1, e.g. num=500"),
                   "size": (_size, "HxW (height x width), e.g. size=256x256"),
-                  "seed": (_whole, "a whole number, e.g. seed=1")},
+                  "seed": (_whole, "a whole number, e.g. seed=1"),
+                  "speed": (_at_least_zero, "pixels per frame >= 0 (the ground's median flow at 720 rows), e.g. 4"),
+                  "turn": (_real, "degrees per frame (> 0 right, < 0 left; needs a speed), e.g. turn=0.05"),
+                  "fps": (_above_zero, "frames per second > 0, e.g. fps=30")},
     "folder": {"num_classes": (_count, "a whole number of classes >= 1, e.g. num_classes=4"),
                "classes": (_names, "comma-separated class names, e.g. classes=bg,road,car"),
                "masks": (_flag, "1 or 0 (true / false)")},
@@ -220,7 +257,8 @@ def open_dataset(spec: str, split: str = "train", **kw) -> SegDataset:
     """The data set a spec names, for ``split``; ``kw`` are the scheme's options.
 
     synthetic takes ``size`` (H, W), ``num`` and ``seed`` (default sizes 2000 / 200 / 200 for
-    train / val / test; ``synthetic:N`` sets N for the split asked for); folder takes
+    train / val / test; ``synthetic:N`` sets N for the split asked for), and ``speed``, ``turn``,
+    ``fps`` for the frames of a drive (:class:`~edgeseg.data.video.SyntheticDrive`); folder takes
     ``num_classes``, ``classes``, ``palette``, ``masks``; voc ``mask_dir``; cityscapes ``annotations``.
     A URI spec may give the same options as ``?key=value`` (all but ``palette``); one given both
     ways with two values is a ConfigError naming both.
@@ -257,6 +295,7 @@ def check_data_spec(spec: str, **kw) -> uri.DataSpec:
     kw = _uri_options(str(spec), d, {k: v for k, v in kw.items() if v is not None})
     if d.scheme == "synthetic":
         _synthetic_count(d.arg, kw.get("num"))
+        check_drive(kw.get("speed") or 0.0, kw.get("turn") or 0.0, kw.get("fps") or 30.0)
     elif d.scheme in PARAMS and not d.arg:
         _existing(d.scheme, d.arg)  # only the "needs a path" check: the path is looked at on opening
     return d

@@ -10,24 +10,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..backends import load_backend
+from ..backends.onnx_file import load_onnx
 from ..backends.onnx_meta import get_onnx_meta, set_onnx_meta
-from ..bench.latency import measure_latency
 from ..errors import ConfigError
 from ..evaluate import evaluate
 from ..lazy import require
-from ..meta import ModelMeta
+from ..meta import ModelMeta, load_meta
 from ..utils.atomic import atomic_path, private_tempdir
+from ..utils.checks import check_float, check_int, check_output_file
 from ..utils.progress import STDERR
 from .budget import fit_budget, group_nodes
 from .calibration import CalibrationSet, class_histogram, load_or_build
-from ..utils.checks import check_float, check_int, check_output_file
-from ..backends.onnx_file import load_onnx
+from .cpu_graph import describe as describe_graph
+from .final_softmax import keep_final_softmax_float
 from .ort_quantizer import compute_ranges, prepare_model, quantizable_nodes, quantize_with_ranges, range_summary
 from .qdq_check import check_tensorrt_qdq
 from .report import write_report
+from .speed import speed_report
 from .targets import check_method, get_target
 
 QUANTIZERS = ("ort", "modelopt")
@@ -42,7 +42,7 @@ class QuantizeResult:
 
 
 def default_output(model_path: str, target: str) -> str:
-    stem = model_path[:-5] if model_path.endswith(".onnx") else model_path
+    stem = model_path.removesuffix(".onnx")
     return f"{stem}.{target}.int8.onnx"
 
 
@@ -68,11 +68,23 @@ class _Scorer:
             return evaluate(b, data, self.meta, batch=batch, indices=indices)
 
 
-def _latency(path: str, meta: ModelMeta, threads, runs: int):
-    with load_backend(path, device="cpu", threads=threads, meta=meta) as b:
-        shape = [d if isinstance(d, int) else 1 for d in b.inputs[0].shape]
-        x = np.zeros(shape, dtype=b.inputs[0].dtype)
-        return measure_latency(b, x, runs=runs, warmup=max(2, runs // 10)).to_dict()
+def check_scores_output(meta: ModelMeta, path: str) -> None:
+    """INT8 needs class scores to calibrate and compare: logits, or probabilities (Softmax in the
+    graph); label ids (ArgMax in the graph) are refused with the ways to get scores.
+
+    >>> m = ModelMeta(model="m", classes=("a", "b"), input_size=(8, 8), output_kind="labels")
+    >>> check_scores_output(m, "mmdeploy.onnx")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    edgeseg.errors.ConfigError: quantize needs class scores, and this model outputs class ids: mmdeploy.onnx
+    ...
+    """
+    if meta.output_kind == "labels":
+        raise ConfigError("quantize needs class scores, and this model outputs class ids", path=path,
+                          expected="output_kind logits or probs (scores per class, before any ArgMax)",
+                          got=f"output_kind labels{f' (output {meta.output_name!r})' if meta.output_name else ''}",
+                          fix="pick a score output of the graph with `edgeseg meta MODEL --output NAME --output-kind "
+                              "logits`, or export the model with logits (edgeseg export --output logits; MMDeploy: "
+                              "without the ArgMax); ArgMax over INT8 scores would also lose ties")
 
 
 def _check_numbers(num, val_num, threads, sensitivity_images, bench_runs, max_miou_drop) -> None:
@@ -91,13 +103,18 @@ def quantize_model(model_path: str, calib, out: str | None = None, *, method: st
                    val_num: int | None = None, max_miou_drop: float | None = None,
                    keep_float=(), sensitivity_images: int = 24, bench_runs: int = 20,
                    threads: int | None = None, write_reports: bool = True, log=print,
-                   file=STDERR) -> QuantizeResult:
+                   file=STDERR, meta: ModelMeta | str | None = None) -> QuantizeResult:
     """Quantize ``model_path`` for ``target`` with frames from ``calib`` (an ``.npz`` from
     ``edgeseg calibrate``, an image folder, video file(s) or a data spec).
 
     With ``val`` (a data spec or reader) FP32 and INT8 are scored with the shared metrics; with
     ``max_miou_drop`` (mIoU points) too, the most sensitive layer groups are kept in float until
     the drop fits. ``keep_float`` names nodes to keep float from the start.
+
+    ``meta``: a ModelMeta or a meta JSON path that supplies the meta of a graph edgeseg did not
+    export (or overrides the file's); it is checked against the graph, calibration preprocesses
+    with it (NHWC, uint8 inputs included) and the INT8 file carries it. The model must give class
+    scores: logits, or probabilities (a graph-final Softmax stays float); a labels output is refused.
     """
     onnx = require("onnx", "INT8 quantization")
     _check_numbers(num, val_num, threads, sensitivity_images, bench_runs, max_miou_drop)
@@ -115,40 +132,40 @@ def quantize_model(model_path: str, calib, out: str | None = None, *, method: st
         raise ConfigError("--max-miou-drop needs --val", expected="a validation data spec",
                           got="none", fix="add --val SPEC, e.g. --val synthetic")
     proto = load_onnx(model_path, what="model")
-    meta = get_onnx_meta(proto, model_path)
+    meta = load_meta(meta) or get_onnx_meta(proto, model_path)
     if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in proto.graph.node):
         raise ConfigError("the model is already quantized", path=model_path,
                           expected="an FP32 ONNX from edgeseg export", got="Q/DQ nodes present")
-    if meta.output_kind != "logits":
-        raise ConfigError("quantize needs a logits model", path=model_path,
-                          expected="export --output logits", got=f"output_kind {meta.output_kind}",
-                          fix="quantize the logits graph; ArgMax on int8 scores loses ties")
+    check_scores_output(meta, model_path)
     if quantizer == "modelopt":
         from .modelopt_quantizer import modelopt_method
         modelopt_method(method)  # refuse what modelopt lacks before any calibration work
     out = out or check_output_file(default_output(model_path, target), "the default output")
-    calib_set = load_or_build(calib, meta, num, file=file)
-    # The FP32 pass over the set comes first: NaN scores would make every range below garbage.
+    # Opened first: a meta that does not fit the graph fails here, before any calibration work.
     with load_backend(model_path, device="cpu", threads=threads, meta=meta) as fp32:
+        calib_set = load_or_build(calib, meta, num, file=file)
+        # The FP32 pass over the set comes first: NaN scores would make every range below garbage.
         hist = class_histogram(fp32, calib_set, meta, batch=1)
     val_data = _open_val(val, meta, val_num)
     score = _Scorer(meta, threads)
 
     with private_tempdir("edgeseg-quantize-") as tmp:
         prepared = prepare_model(model_path, os.path.join(tmp, "prepared.onnx"))
+        # Probabilities on int8 steps tie at argmax: a graph-final Softmax stays float (final_softmax.py).
+        float_softmax = keep_final_softmax_float(prepared)
         log(f"calibrating {os.path.basename(model_path)} on {len(calib_set)} frames ({method}, "
             f"target {target}, quantizer {quantizer})")
         if quantizer == "modelopt":  # modelopt calibrates itself; our ranges would go unused
             from .modelopt_quantizer import quantize_modelopt
             qpath = quantize_modelopt(prepared, os.path.join(tmp, "int8.onnx"), calib_set, meta,
-                                      method, list(keep_float))
+                                      method, [*float_softmax, *keep_float])
             quant = None
         else:
             ranges = compute_ranges(prepared, calib_set, meta, method, tgt, file=file)
             cache = os.path.join(tmp, "ranges.json")
 
             def quant(excluded, path):
-                return quantize_with_ranges(prepared, path, ranges, method, tgt, excluded, cache)
+                return quantize_with_ranges(prepared, path, ranges, method, tgt, [*float_softmax, *excluded], cache)
             qpath = quant(list(keep_float), os.path.join(tmp, "int8.onnx"))
 
         report = {"model": model_path, "output": out, "target": target, "quantizer": quantizer,
@@ -170,7 +187,8 @@ def quantize_model(model_path: str, calib, out: str | None = None, *, method: st
                     raise ConfigError("--max-miou-drop search needs --quantizer ort",
                                       got="modelopt", fix="use --quantizer ort for the budget search")
                 subset = list(range(min(len(val_data), sensitivity_images)))
-                nodes = [n for n, _ in quantizable_nodes(prepared) if n and n not in keep_float]
+                nodes = [n for n, _ in quantizable_nodes(prepared)
+                         if n and n not in keep_float and n not in float_softmax]
                 log(f"over budget ({max_miou_drop} points): measuring sensitivity of "
                     f"{len(group_nodes(nodes))} layer groups on {len(subset)} images")
                 res = fit_budget(
@@ -208,13 +226,13 @@ def quantize_model(model_path: str, calib, out: str | None = None, *, method: st
         report["miou_drop_points"] = 100 * (fp_rep.miou - q_rep.miou)
         report["per_class"] = {c: {"fp32": a, "int8": b, "delta": None if a != a or b != b else b - a}
                                for c, a, b in zip(meta.classes, fp_rep.iou, q_rep.iou)}
-    if bench_runs:
-        report["fp32"]["latency"] = _latency(model_path, meta, threads, bench_runs)
-        report["int8"]["latency"] = _latency(out, qmeta, threads, bench_runs)
-        report["speedup"] = report["fp32"]["latency"]["p50_ms"] / report["int8"]["latency"]["p50_ms"]
-        report["latency_backend"] = "onnxruntime CPUExecutionProvider"
-    paths = write_report(report, out[:-5] if out.endswith(".onnx") else out) if write_reports else None
+    if tgt.passes:
+        report["graph"] = describe_graph(onnx.load(out, load_external_data=False))
+    if bench_runs:  # FP32 and INT8 interleaved on this machine; the cpu target says which to deploy
+        log(speed_report(report, model_path, out, meta=meta, int8_meta=qmeta, threads=threads,
+                         runs=bench_runs, target=target))
+    paths = write_report(report, out.removesuffix(".onnx")) if write_reports else None
     return QuantizeResult(out, qmeta, report, paths)
 
 
-__all__ = ["quantize_model", "QuantizeResult", "CalibrationSet", "default_output"]
+__all__ = ["CalibrationSet", "QuantizeResult", "default_output", "quantize_model"]

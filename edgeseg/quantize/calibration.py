@@ -2,8 +2,11 @@
 the shared :mod:`edgeseg.preprocess` and cached in an ``.npz``.
 
 The cache holds the frames resized to the network size (uint8, ``frames`` N x H x W x 3, BGR);
-:func:`~edgeseg.preprocess.preprocess` of such a frame is only the normalisation, so the tensors
+:func:`~edgeseg.preprocess.preprocess` of such a frame is only the normalisation (or, for a graph
+that takes uint8 or NHWC input, the layout and channel order its meta records), so the tensors
 the quantizer sees are exactly what the runtime feeds the engine, at a quarter of float32's size.
+A dynamic graph run at each frame's size (``run_size="frame"``) is calibrated at the meta's
+input size: one size, so the frames stack.
 
 >>> import numpy as np
 >>> from edgeseg.meta import ModelMeta
@@ -28,11 +31,12 @@ import numpy as np
 from .. import uri
 from ..errors import DataError, ModelError
 from ..meta import ModelMeta
+from ..postprocess import decode_labels
 from ..preprocess import check_frame, preprocess, resize_to_input
 from ..utils.atomic import atomic_path
+from ..utils.checks import check_int, check_output_file
 from ..utils.progress import STDERR, Progress
 from .calib_file import read_calibration_npz
-from ..utils.checks import check_int, check_output_file
 
 # The grammar's lists, under the names this module has always exported.
 IMAGE_EXTS = uri.IMAGE_SUFFIXES
@@ -67,7 +71,8 @@ class CalibrationSet:
                             expected=f"{meta.input_size[0]}x{meta.input_size[1]} (the model's)",
                             got=f"{self.input_size[0]}x{self.input_size[1]}",
                             fix="re-run edgeseg calibrate with this model")
-        return np.concatenate([preprocess(f, meta) for f in self.frames[start:stop]])
+        fixed = meta if meta.run_size == "fixed" else meta.replace(run_size="fixed")  # frames are at input_size
+        return np.concatenate([preprocess(f, fixed) for f in self.frames[start:stop]])
 
     def batches(self, meta: ModelMeta, batch: int = 1):
         for i in range(0, len(self), batch):
@@ -81,7 +86,7 @@ class CalibrationSet:
         return path
 
     @classmethod
-    def load(cls, path: str) -> "CalibrationSet":
+    def load(cls, path: str) -> CalibrationSet:
         frames, size, info = read_calibration_npz(path)
         return cls(frames, size, info.pop("source", path), info)
 
@@ -235,7 +240,7 @@ def build_calibration_set(sources, meta: ModelMeta, num: int = 256, *, video_mod
         for src in sources:
             it = _READERS[_source_kind(src)](src, per_source, seed, meta, video_mode, bar)
             for frame in it:
-                frames.append(resize_to_input(check_frame(frame, src), meta))
+                frames.append(resize_to_input(check_frame(frame, src), meta, meta.input_size))
                 bar.update(1)
     frames = frames[:num]
     if len(frames) < MIN_RECOMMENDED:
@@ -247,13 +252,15 @@ def build_calibration_set(sources, meta: ModelMeta, num: int = 256, *, video_mod
 
 
 def class_histogram(predict, calib: CalibrationSet, meta: ModelMeta, batch: int = 4) -> np.ndarray:
-    """Fraction of pixels the FP32 model gives each class over the set: what the set covers."""
+    """Fraction of pixels the FP32 model gives each class over the set: what the set covers,
+    counted at the network size as the runtime labels them (1/4-size scores resized first)."""
     counts = np.zeros(meta.num_classes, np.int64)
     for i, x in enumerate(calib.batches(meta, batch)):
         out = np.asarray(predict(x))
         check_finite_outputs(out, i * batch, getattr(predict, "path", None))
-        labels = out.argmax(1) if meta.output_kind == "logits" else out
-        counts += np.bincount(labels.reshape(-1).astype(np.int64), minlength=meta.num_classes)[:meta.num_classes]
+        for item in out:
+            labels = decode_labels(item, meta, calib.input_size)
+            counts += np.bincount(labels.reshape(-1).astype(np.int64), minlength=meta.num_classes)[:meta.num_classes]
     return counts / max(1, counts.sum())
 
 

@@ -11,6 +11,9 @@ Pitfalls of ``quantize_static`` handled here rather than rediscovered:
   ours evaluates 160 evenly spaced cut-offs in numpy;
 * its percentile collector fails on near-constant tensors ("Too many bins for data range").
 
+A target with graph passes (the ``cpu`` target, :mod:`.cpu_graph`) is calibrated and quantized on
+its own copy of the float graph, and its Q/DQ output finished by those passes.
+
 Ranges are computed once per (model, set, method) and cached, so the accuracy-budget loop can
 re-quantize with different float layers in seconds.
 """
@@ -29,10 +32,12 @@ from ..errors import ModelError
 from ..lazy import require
 from ..meta import ModelMeta
 from ..utils.atomic import private_tempdir
+from ..utils.checks import check_float, check_int
 from ..utils.progress import STDERR, Progress
 from .calibration import CalibrationSet
-from ..utils.checks import check_float, check_int
+from .cpu_graph import finish_graph, policy_float_nodes, target_graph
 from .graph_edit import float_inputs_for
+from .hardswish import hardswish_inputs, widen_for_clip
 from .ranges import RangeCollector
 from .targets import QuantTarget
 
@@ -87,8 +92,11 @@ def compute_ranges(model_path: str, calib: CalibrationSet, meta: ModelMeta, meth
     q = require("onnxruntime.quantization", "INT8 quantization")
     cm = _METHODS(q)[method]
     with private_tempdir("edgeseg-calib-") as tmp, _quiet():
+        graph = target_graph(model_path, target, os.path.join(tmp, "graph.onnx"))
+        hardswish = (hardswish_inputs(require("onnx").load(graph, load_external_data=False))
+                     if "int8_hardswish" in target.passes else {})
         # The Entropy calibrator's augmentation outputs full tensors (MinMax's only reductions).
-        calibrator = q.create_calibrator(Path(model_path), _quant_ops(),
+        calibrator = q.create_calibrator(Path(graph), _quant_ops(),
                                          augmented_model_path=os.path.join(tmp, "augmented.onnx"),
                                          calibrate_method=q.CalibrationMethod.Entropy)
         session = calibrator.infer_session
@@ -111,6 +119,8 @@ def compute_ranges(model_path: str, calib: CalibrationSet, meta: ModelMeta, meth
     for n, c in collectors.items():
         # Clipping logits makes the top classes saturate to the same value and tie at argmax.
         lo, hi = c.range("minmax" if n in logits else method, percentile=percentile)
+        if n in hardswish:  # let hard-swish run as an int8 Clip (see .hardswish)
+            lo, hi = widen_for_clip(lo, hi, *hardswish[n])
         data[n] = q.calibrate.TensorData(lowest=np.array(lo, np.float32), highest=np.array(hi, np.float32))
     return q.calibrate.TensorsData(cm, data)
 
@@ -154,11 +164,19 @@ def _METHODS(q):
 
 def quantize_with_ranges(model_path: str, out_path: str, ranges, method: str, target: QuantTarget,
                          nodes_to_exclude=(), ranges_cache: str | None = None) -> str:
-    """Write the Q/DQ model for ``target`` from precomputed ``ranges``; returns ``out_path``."""
+    """Write the Q/DQ model for ``target`` from precomputed ``ranges``; returns ``out_path``.
+
+    ``nodes_to_exclude`` stay float reading float inputs; the target's own float nodes (its stem
+    and tail) read the DequantizeLinear of theirs."""
     q = require("onnxruntime.quantization", "INT8 quantization")
+    onnx = require("onnx")
     qtype = {"int8": q.QuantType.QInt8, "uint8": q.QuantType.QUInt8}
     cm = _METHODS(q)[method]
     with private_tempdir("edgeseg-quant-") as tmp:
+        graph = target_graph(model_path, target, os.path.join(tmp, "graph.onnx"))
+        float_model = onnx.load(graph) if target.passes else None
+        policy = [n for n in policy_float_nodes(float_model, target) if n not in nodes_to_exclude] \
+            if float_model is not None else []
         cache = ranges_cache or os.path.join(tmp, "ranges.json")
         if not os.path.exists(cache):
             q.calibrate.save_tensors_data(ranges, cache)
@@ -166,16 +184,19 @@ def quantize_with_ranges(model_path: str, out_path: str, ranges, method: str, ta
                  "QuantizeBias": target.quantize_bias,
                  "AddQDQPairToWeight": target.float_weights_with_qdq}
         with _quiet():
-            q.quantize_static(model_path, out_path, calibration_data_reader=None,
+            q.quantize_static(graph, out_path, calibration_data_reader=None,
                               calibration_cache_path=cache, quant_format=q.QuantFormat.QDQ,
                               per_channel=target.per_channel, activation_type=qtype[target.activation],
                               op_types_to_quantize=list(target.op_types) if target.op_types else None,
-                              weight_type=qtype[target.weight], nodes_to_exclude=list(nodes_to_exclude),
+                              weight_type=qtype[target.weight],
+                              nodes_to_exclude=list(nodes_to_exclude) + policy,
                               calibrate_method=cm, extra_options=extra)
-    if nodes_to_exclude:
-        onnx = require("onnx")
+    if nodes_to_exclude or target.passes:
         model = onnx.load(out_path)
-        float_inputs_for(model, nodes_to_exclude)
+        if nodes_to_exclude:
+            float_inputs_for(model, nodes_to_exclude)
+        if float_model is not None:
+            finish_graph(model, float_model, target, list(nodes_to_exclude) + policy)
         onnx.save(model, out_path)
     return out_path
 

@@ -23,6 +23,7 @@ class QuantTarget:
     float_weights_with_qdq: bool
     why: str
     op_types: tuple[str, ...] | None = None  # None: every op type ONNX Runtime can quantize
+    passes: tuple[str, ...] = ()  # graph passes for the target's kernels (see .cpu_graph)
 
 
 TARGETS = {
@@ -36,8 +37,11 @@ TARGETS = {
                             "TensorRT explicit quantization (10.x and 11.x)"),
     # ONNX Runtime CPU: uint8 activations / int8 weights (U8S8). Measured with ORT 1.31 on 2
     # cores at 512x512: symmetric S8S8 Q/DQ ran 2.4x slower than FP32, U8S8 1.36x faster.
+    # The passes keep FP32 where ORT's float kernels win and run hard-swish in int8 (.cpu_graph).
     "cpu": QuantTarget("cpu", "uint8", "int8", True, False, True, False,
-                       "ONNX Runtime CPU kernels (QLinearConv, U8S8)"),
+                       "ONNX Runtime CPU kernels (QLinearConv, U8S8); FP32 stem and output tail, "
+                       "int8 hard-swish, padding-only dilated taps trimmed",
+                       passes=("trim_padding_taps", "float_stem", "float_tail", "int8_hardswish")),
 }
 
 METHODS = ("minmax", "entropy", "percentile")

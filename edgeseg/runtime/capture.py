@@ -16,7 +16,7 @@ import cv2
 
 from ..uri import split_uri
 from .options import SourceOptions
-from .source_base import EndOfStream, Source, SourceError
+from .source_base import EndOfStream, Source, SourceError, flag, path_and_query
 
 FFMPEG_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 __all__ = ["CaptureSource", "CsiSource", "FileSource", "GStreamerSource", "RtspSource", "SourceOptions", "V4L2Source",
@@ -111,7 +111,16 @@ class FileSource(CaptureSource):
     Frames missing at the end count as skipped only in a file already seen damaged mid-way: OpenCV
     estimates the count from the duration where the container states none (MKV, WebM, TS) and
     overstates it when the audio runs longer or the frame rate varies, so a healthy file often
-    ends "early"; ``total`` against ``frames_read`` keeps that shortfall on record."""
+    ends "early"; ``total`` against ``frames_read`` keeps that shortfall on record.
+
+    ``file://clip.mp4?live=1`` (or ``SourceOptions(realtime=True)``) plays the file as a live
+    camera: frames come at the file's own rate from the first one, the newest kept, the ones a
+    slow reader misses dropped and counted, and the file's end ends the stream; so a recording
+    replays like the drive it was.
+
+    >>> FileSource("file://clip.mp4?live=1", SourceOptions(log=None)).live, FileSource("clip.mp4").live
+    (True, False)
+    """
 
     scheme, api = "file", cv2.CAP_FFMPEG
     # a failed read at the real end costs ~20 us, so the bound costs nothing on healthy files
@@ -123,11 +132,15 @@ class FileSource(CaptureSource):
     _last_ms = None  # the container's time stamp of the last frame decoded
     damaged = False  # a read failed and a later one decoded: frames were lost mid-file
 
+    def __init__(self, uri: str, options: SourceOptions | None = None):
+        super().__init__(uri, options)
+        self.path, params = path_and_query(split_uri(uri)[1], ("live",), uri)
+        self._play_live(flag(params, "live", uri))
+
     def target(self):
-        path = split_uri(self.uri)[1]
-        if not os.path.isfile(path):
-            raise SourceError("video file not found", path=path, fix="check the path")
-        return path
+        if not os.path.isfile(self.path):
+            raise SourceError("video file not found", path=self.path, fix="check the path")
+        return self.path
 
     def check(self) -> None:
         cap = cv2.VideoCapture(self.target(), self.api)

@@ -25,7 +25,11 @@ from .options import SourceOptions, StreamOptions, check_names, option_names
 
 # Stream.__init__ -> the helper here -> warnings.warn: the warning points at the caller's line
 _STACKLEVEL = 4
-STREAM_KEYWORDS = option_names(StreamOptions)  # each old keyword is the name of its field
+# The keywords edgeseg 0.1's Stream took, each the name of its StreamOptions field now; fields added
+# since (motion, ...) exist only on the options object, so they are not "old keywords" to warn about.
+STREAM_KEYWORDS = ("policy", "smooth", "render", "alpha", "max_frames", "reconnect", "backoff", "stall_s",
+                   "queue_size", "report_every", "cv_threads")
+assert set(STREAM_KEYWORDS) <= set(option_names(StreamOptions))
 
 
 def _warn(old: str, new: str) -> None:

@@ -75,10 +75,16 @@ class SourceOptions:
     ``width``, ``height``, ``fps``: asked of a camera (a file keeps its own); ``latency_ms``: RTSP
     jitter buffer; ``transport``: RTSP over tcp or udp; ``timeout_s``: how long ``capture`` waits
     on a live source; ``queue``: frames a live source buffers when every frame must be kept
-    (policy ``all``); ``log``: a print-like callable or None (a Stream sets its own log here).
+    (policy ``all``); ``log``: a print-like callable or None (a Stream sets its own log here);
+    ``realtime``: play a recording (a video file, an image folder) as a live camera, frames
+    delivered at its own rate from the first one, the newest kept and the ones a slow reader
+    misses dropped and counted (the URI's ``?live=1``; with ``?live=0`` it is a conflict);
+    cameras and ``synthetic://`` are live anyway.
 
     >>> SourceOptions(latency_ms=100).transport
     'tcp'
+    >>> SourceOptions(realtime=True).realtime
+    True
     >>> SourceOptions(queue=0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     edgeseg.errors.ConfigError: invalid SourceOptions.queue...
@@ -92,6 +98,7 @@ class SourceOptions:
     timeout_s: float = 1.0
     queue: int = 8
     log: object = print
+    realtime: bool = False
 
     CHECKS: ClassVar[dict] = {
         "width": (lambda v: v is None or (_integer(v) and v > 0), "None or pixels > 0", None),
@@ -103,6 +110,8 @@ class SourceOptions:
         "timeout_s": (lambda v: _number(v) and v > 0, "seconds > 0", None),
         "queue": (lambda v: _integer(v) and v >= 1, "frames >= 1", None),
         "log": (lambda v: v is None or callable(v), "a print-like callable or None", None),
+        "realtime": (lambda v: isinstance(v, bool), "True | False",
+                     "realtime=True plays a file at its own rate, as a camera"),
     }
 
     def __post_init__(self):
@@ -165,8 +174,18 @@ class StreamOptions:
     already run side by side, and OpenCV splitting a resize over every core only preempts the
     inference thread), ``None`` leaves OpenCV alone.
 
+    ``motion``: motion-compensated output, off (None) by default: ``"flow"`` or
+    ``"flow:PROVIDER[-PRESET]"`` (``flow:dis-fast``, ``flow:nvof``; :mod:`~edgeseg.runtime.flow`).
+    The network still runs on the newest frame, while every captured frame is output with the
+    latest result warped onto it along optical flow (policy ``latest``; ``auto`` becomes it).
+    ``flow_size``: the long side, in pixels, the flow works at; ``motion_warp``: ``labels``
+    (class ids, nearest) | ``scores`` (class scores, bilinear, then argmax: ~1 ms per class at
+    512x512 on a CPU core); see :mod:`~edgeseg.runtime.motion`.
+
     >>> StreamOptions().policy, StreamOptions(max_frames=10).max_frames
     ('auto', 10)
+    >>> StreamOptions(motion="flow:dis-ultrafast", flow_size=160).motion
+    'flow:dis-ultrafast'
     >>> try:
     ...     StreamOptions(render="color", alpha=0.3)
     ... except ConfigError as exc:
@@ -185,6 +204,9 @@ class StreamOptions:
     queue_size: int = 2
     report_every: float | None = 5.0
     cv_threads: int | str | None = "auto"
+    motion: str | None = None
+    flow_size: int = 256
+    motion_warp: str = "labels"
 
     CHECKS: ClassVar[dict] = {
         "policy": (lambda v: v in POLICIES, " | ".join(POLICIES), "latest for a camera, all for a file"),
@@ -199,6 +221,11 @@ class StreamOptions:
         "report_every": (lambda v: v is None or (_number(v) and v >= 0), "None or seconds >= 0 (0: never)", None),
         "cv_threads": (lambda v: v in ("auto", None) or (_integer(v) and v >= 0),
                        "'auto', None or an int >= 0", "cv_threads=1 keeps OpenCV on one thread"),
+        "motion": (lambda v: v is None or isinstance(v, str), "None (off) | 'flow' | 'flow:PROVIDER[-PRESET]'",
+                   "motion='flow'"),
+        "flow_size": (lambda v: _integer(v) and v >= 16, "the flow's long side in pixels, an int >= 16",
+                      "e.g. flow_size=256"),
+        "motion_warp": (lambda v: v in ("labels", "scores"), "labels | scores", None),
     }
     CONFLICTS: ClassVar[tuple] = (
         ("render", "alpha", lambda o: o.render != "overlay" and o.alpha != 0.5,
@@ -207,12 +234,22 @@ class StreamOptions:
         ("backoff[0]", "backoff[1]", lambda o: o.backoff[0] > o.backoff[1],
          "the first reconnect delay <= the longest",
          "e.g. backoff=(0.1, 5.0): 0.1 s, then doubling up to 5 s"),
+        ("motion", "policy", lambda o: o.motion is not None and o.policy == "all",
+         "motion with policy latest (or auto): under all, the network sees every frame and nothing is warped",
+         "policy='latest', or motion=None"),
+        ("flow_size", "motion", lambda o: o.motion is None and o.flow_size != 256,
+         "flow_size only with motion on", "drop flow_size, or motion='flow'"),
+        ("motion_warp", "motion", lambda o: o.motion is None and o.motion_warp != "labels",
+         "motion_warp only with motion on", "drop motion_warp, or motion='flow'"),
     )
 
     def __post_init__(self):
         if isinstance(self.backoff, list):  # a list reads as well as a tuple, and the dataclass stays hashable
             object.__setattr__(self, "backoff", tuple(self.backoff))
         _validate(self, self.CHECKS, self.CONFLICTS)
+        if self.motion is not None:
+            from .motion import parse_motion  # the flow table: its provider names, with did-you-mean
+            parse_motion(self.motion)
 
 
 def option_names(cls) -> tuple[str, ...]:

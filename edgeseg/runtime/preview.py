@@ -1,6 +1,7 @@
 """``http://127.0.0.1:PORT``: an MJPEG preview page with live statistics, standard library only.
 
-``/`` is a page with ``<img src=/stream>`` and stats polled from ``/stats.json``; ``/stream`` is
+``/`` is a page with ``<img src=/stream>`` and stats polled from ``/stats.json`` (output fps
+against the network's, and with motion on the frames carried and the fraction warped); ``/stream`` is
 ``multipart/x-mixed-replace`` JPEG; ``/snapshot.jpg`` the newest frame. It binds to loopback
 unless the URI names another address (``http://0.0.0.0:8080`` to share it on the network);
 port 0 picks a free one (``sink.url`` says which). Frames are JPEG-encoded only when a client
@@ -56,8 +57,16 @@ td{padding:2px 10px;border-bottom:1px solid #333}</style></head>
 async function poll() {
   try {
     const s = await (await fetch('/stats.json')).json();
+    // output fps against the network's: equal without motion; with it output follows the camera
+    let motion = '';
+    if (s.motion) {
+      const v = s.values || {}, carried = (v.carried || {}).p50 || 0, warped = (v.warped || {}).mean || 0;
+      motion = ` | motion ${s.flow}: carried ${carried} frames, ${(100 * warped).toFixed(0)}% warped, ` +
+               `flow errors ${s.flow_errors}`;
+    }
     document.getElementById('summary').textContent =
-      `${s.frames_out} frames | ${s.fps_recent.toFixed(1)} fps | dropped ${s.dropped} | ` +
+      `${s.frames_out} frames | output ${s.fps_recent.toFixed(1)} fps | ` +
+      `network ${(s.network_fps_recent || 0).toFixed(1)} fps${motion} | dropped ${s.dropped} | ` +
       `bad ${s.bad_frames} | reconnects ${s.reconnects} | sink errors ${s.sink_errors}`;
     let rows = '<tr><td>stage</td><td>p50 ms</td><td>p99 ms</td></tr>';
     for (const [k, v] of Object.entries(s.stages || {}))

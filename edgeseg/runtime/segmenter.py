@@ -1,7 +1,10 @@
 """Segmenter: a BGR frame of any size in, class ids at frame resolution out.
 
 Everything it needs comes from the model file's meta (input size, normalisation, classes,
-palette, output kind); nothing is configured by hand. It runs on any backend of the table.
+palette, output kind); nothing is configured by hand. It runs on any backend of the table, and on
+graphs edgeseg did not export once they have a meta (``edgeseg meta``, or ``meta=``): NHWC, uint8
+or float16 inputs, dynamic H/W run at each frame's size, scores at 1/4 or 1/8 of the input
+(resized before argmax), probabilities, label ids of any integer type.
 
 >>> # seg = Segmenter("model.onnx")            # ONNX Runtime where TensorRT is absent
 >>> # seg = Segmenter("trtexec.engine", meta="model.meta.json")   # a model file without edgeseg's meta
@@ -19,15 +22,15 @@ import numpy as np
 from ..backends import Backend, load_backend
 from ..errors import ConfigError
 from ..meta import ModelMeta, load_meta
-from ..postprocess import labels_dtype, labels_to_frame, logits_to_labels, softmax
-from ..preprocess import check_frame, preprocess
+from ..postprocess import argmax_classes, class_probs, decode_output, labels_to_frame
+from ..preprocess import check_frame, network_size, preprocess
 from ..visualize import colorize, legend, overlay
 
 
 @dataclass
 class SegResult:
-    """``labels``: HxW class ids at the frame's size; ``scores``: CxHxW softmax at network size
-    when asked for; ``timings``: milliseconds per stage."""
+    """``labels``: HxW class ids at the frame's size; ``scores``: CxHxW class probabilities at
+    network size when asked for (None for a labels output); ``timings``: milliseconds per stage."""
 
     labels: np.ndarray
     scores: np.ndarray | None = None
@@ -70,15 +73,17 @@ class Segmenter:
         return preprocess(frame, self.meta)
 
     def postprocess(self, out: np.ndarray, frame_shape) -> SegResult:
-        """One network output (logits CxHxW or labels HxW) -> result at ``frame_shape``."""
-        h, w = frame_shape[:2]
-        if self.meta.output_kind == "labels":
-            lab = out.reshape(out.shape[-2:])
-            return SegResult(labels_to_frame(labels_dtype(lab, self.meta.num_classes), (h, w)))
-        scores = softmax(out) if self.want_scores else None
+        """One batch item of the network output (scores CxHxW at any fraction of the network
+        size, or label ids HxW / 1xHxW) -> result at ``frame_shape``."""
+        meta, frame_hw = self.meta, tuple(frame_shape[:2])
+        if meta.output_kind == "labels":
+            return SegResult(decode_output(out, meta, frame_hw))
+        scores = decode_output(out, meta, network_size(frame_shape, meta))
+        probs = class_probs(scores, meta) if self.want_scores else None
         if self.upsample == "logits":
-            return SegResult(logits_to_labels(out, (h, w)), scores)
-        return SegResult(labels_to_frame(logits_to_labels(out), (h, w)), scores)
+            # Straight from the output to the frame: one bilinear resize, as HF's post-processing does.
+            return SegResult(argmax_classes(decode_output(out, meta, frame_hw)), probs)
+        return SegResult(labels_to_frame(argmax_classes(scores), frame_hw), probs)
 
     def __call__(self, frame: np.ndarray) -> SegResult:
         t0 = time.perf_counter()

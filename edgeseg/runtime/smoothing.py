@@ -26,12 +26,13 @@ from ..postprocess import softmax
 
 
 class Smoother:
-    """``Smoother(n, labels=False)``; call it on each network output (CxHxW logits or HxW ids)."""
+    """``Smoother(n, labels=False, probs=False)``; call it on each network output (CxHxW logits,
+    CxHxW probabilities with ``probs``, or HxW ids with ``labels``)."""
 
-    def __init__(self, n: int, labels: bool = False):
+    def __init__(self, n: int, labels: bool = False, probs: bool = False):
         if n < 0:
             raise ConfigError("smoothing window must be >= 0", got=n)
-        self.n, self.labels = int(n), labels
+        self.n, self.labels, self.probs = int(n), labels, probs
         self.alpha = 2.0 / (self.n + 1)
         self._ema: np.ndarray | None = None
         self._history: collections.deque = collections.deque(maxlen=max(self.n, 1))
@@ -41,7 +42,8 @@ class Smoother:
             return out
         if self.labels:
             return self._majority(out)
-        p = softmax(out)
+        # a graph that ends in Softmax: a second softmax would flatten the average toward uniform
+        p = out.astype(np.float32, copy=False) if self.probs else softmax(out)
         if self._ema is None or self._ema.shape != p.shape:
             self._ema = p
         else:

@@ -3,7 +3,10 @@
 
 A subclass fills in ``_open``, ``_read`` -> (image, pts, gt) and ``_close``; the base class
 prints the effective options on open, and for a ``live`` source runs the grabber thread that
-keeps only the newest frame (or queues every one, for policy ``all``).
+keeps only the newest frame (or queues every one, for policy ``all``). A recording played as a
+camera (``paced``: ``?live=1`` or ``SourceOptions(realtime=True)``) is live too, its grabber
+holding each frame until its time comes: the first frame at once, then each at its ``pts``
+after it on the monotonic clock.
 
 >>> class Black(Source):
 ...     def _read(self):
@@ -16,15 +19,55 @@ keeps only the newest frame (or queues every one, for policy ``all``).
 from __future__ import annotations
 
 import collections
+import os
 import queue
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 import numpy as np
 
 from ..errors import ConfigError, DataError, EdgesegError
+from ..uri import did_you_mean
 from .options import SourceOptions
+
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def flag(params: dict, name: str, uri: str) -> bool | None:
+    """A ``?name=1|0`` (true/false, yes/no, on/off) URI option as a bool; None when absent.
+
+    >>> flag({"live": "1"}, "live", "file://a.mp4?live=1"), flag({}, "live", "file://a.mp4")
+    (True, None)
+    """
+    if name not in params:
+        return None
+    value = _FLAGS.get(str(params[name]).strip().lower())
+    if value is None:
+        raise ConfigError(f"cannot read {name}= in the source URI", path=uri, expected="1 or 0 (true / false)",
+                          got=repr(params[name]), fix=f"{name}=1 or {name}=0")
+    return value
+
+
+def path_and_query(rest: str, known: tuple[str, ...], uri: str) -> tuple[str, dict]:
+    """A path URI's rest (``clip.mp4?live=1``) -> (path, its ``?key=value`` options); a path that
+    exists as written keeps its ``?``. Options not in ``known`` are a ConfigError with a did-you-mean.
+
+    >>> path_and_query("clip.mp4?live=1", ("live",), "file://clip.mp4?live=1")
+    ('clip.mp4', {'live': '1'})
+    """
+    path, sep, query = rest.partition("?")
+    if not sep or os.path.exists(rest):
+        return rest, {}
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    for key in params:
+        if key not in known:
+            raise ConfigError("unknown option in the source URI", path=uri, got=key,
+                              expected=" | ".join(f"{k}=" for k in known),
+                              fix=did_you_mean(key, known) or f"drop ?{key}= (a path with a '?' in its name: "
+                                                              "rename the file)")
+    return path, params
 
 
 class EndOfStream(EdgesegError):
@@ -56,6 +99,7 @@ class Source:
 
     scheme = ""
     live = False
+    paced = False  # a recording played as a camera: its grabber holds each frame until its time
     SKIPS_KEPT = 20
 
     def __init__(self, uri: str, options: SourceOptions | None = None):
@@ -94,7 +138,16 @@ class Source:
 
     def effective(self) -> dict:
         """The options in force after opening (printed by ``open``)."""
-        return {"fps": round(self.fps, 3), "live": self.live}
+        return {"fps": round(self.fps, 3), "live": self.live, **({"realtime": True} if self.paced else {})}
+
+    def _play_live(self, live: bool | None) -> None:
+        """Play this recording as a camera when the URI says ``live=1`` or the options ``realtime``."""
+        if live is False and self.options.realtime:
+            raise ConfigError("the URI's live=0 conflicts with SourceOptions.realtime=True", path=self.uri,
+                              expected="one of the two", got="live=0 and realtime=True",
+                              fix="drop live=0 to play it as a camera, or realtime to read it as a file")
+        if live or self.options.realtime:
+            self.live = self.paced = True
 
     # -- public -----------------------------------------------------------------------------
     def open(self, keep: str | None = None) -> Source:
@@ -156,6 +209,9 @@ class Source:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        with self._cond:  # a frame left in the slot was delivered by the camera and taken by no one
+            self.dropped += len(self._slot)
+            self._slot.clear()
         self._close()
 
     def __enter__(self):
@@ -203,14 +259,23 @@ class Source:
 
     def _grab(self) -> None:
         """Grabber thread: read as fast as the device delivers; keep the newest (or queue all)."""
-        last = None
+        last = clock = None
         while not self._stop.is_set():
             try:
                 frame = self._frame(*self._read())
+                if self.paced:
+                    clock, on_time = self._hold(frame, clock)
+                    if self._stop.is_set():
+                        return
+                    if not on_time:
+                        with self._cond:
+                            self.dropped += 1
+                        continue
                 if last is not None:  # cameras drift from their nominal rate: measure it
-                    gap = frame.timestamp - last
+                    # per frame: a source that fell behind and passed frames over made them all the same
+                    gap = (frame.timestamp - last[0]) / max(1, frame.index - last[1])
                     self.period = gap if self.period is None else self.period + 0.1 * (gap - self.period)
-                last = frame.timestamp
+                last = frame.timestamp, frame.index
             except BaseException as exc:  # noqa: BLE001  handed to the consumer, who decides (reconnect or end)
                 with self._cond:
                     self._error = exc
@@ -225,6 +290,22 @@ class Source:
                 self.dropped += len(self._slot)
                 self._slot.append(frame)
                 self._cond.notify_all()
+
+    def _hold(self, frame: Frame, clock: tuple | None) -> tuple[tuple, bool]:
+        """A paced source: wait until the frame is due (its pts after the first frame's, on the
+        monotonic clock from when that one was read), stamp it then. False: it is more than a
+        period late, so (keeping the newest) it is dropped as a camera's would be, the next being due."""
+        pts = frame.pts if frame.pts is not None else frame.index / self.fps
+        now = time.monotonic()
+        if clock is None:
+            clock = (now, pts)
+        due = clock[0] + pts - clock[1]
+        if due > now:
+            self._stop.wait(due - now)
+        elif self.keep == "latest" and now - due > 1.0 / self.fps:
+            return clock, False
+        frame.timestamp = time.monotonic()
+        return clock, True
 
     def _enqueue(self, item) -> None:
         while not self._stop.is_set():

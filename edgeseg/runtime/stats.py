@@ -1,7 +1,10 @@
 """Stream statistics: per-stage latency percentiles, end-to-end latency, FPS and fault counters.
 
 Stages record milliseconds into bounded windows (recent frames), counters only grow; one lock
-keeps the snapshot consistent while the preview page reads it from another thread.
+keeps the snapshot consistent while the preview page reads it from another thread. Per-frame
+values that are not times (with motion: frames carried, fraction warped) are ``observe``d into
+windows of their own. ``fps`` is the output's rate, ``network_fps`` the network's (the same
+without motion; with it, output follows the camera while the network runs at its own pace).
 
 >>> s = StreamStats()
 >>> for ms in (10, 20, 30):
@@ -10,6 +13,8 @@ keeps the snapshot consistent while the preview page reads it from another threa
 >>> snap = s.snapshot()
 >>> snap["stages"]["infer"]["p50_ms"], snap["frames_out"]
 (20.0, 1)
+>>> s.observe("carried", 2); s.observe("carried", 4); s.snapshot()["values"]["carried"]["max"]
+4.0
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import numpy as np
 
 # frames_read: what the source delivered; frames_skipped: what it could not decode (also counted
 # in bad_frames, with the frames preprocessing refused); frames_in: what entered the pipeline
+# frames_inferred: what the network ran on; flow_errors: output frames whose flow failed (shown unwarped)
 COUNTERS = ("frames_read", "frames_skipped", "frames_in", "frames_out", "dropped", "bad_frames", "reconnects",
-            "sink_errors")
+            "sink_errors", "frames_inferred", "flow_errors")
+RATES = {"frames_out": "fps", "frames_inferred": "network_fps"}  # counter -> the rate the snapshot gives
 
 
 class StreamStats:
@@ -32,8 +39,10 @@ class StreamStats:
     def __init__(self, window: int = 600):
         self._lock = threading.Lock()
         self._lat: dict[str, collections.deque] = {}
+        self._val: dict[str, collections.deque] = {}
         self._counts = dict.fromkeys(COUNTERS, 0)
-        self._done: collections.deque = collections.deque(maxlen=window)  # sink times, for recent FPS
+        # when each output / network frame was done, for the recent rates
+        self._done = {name: collections.deque(maxlen=window) for name in RATES}
         self.window = window
         self.start = time.monotonic()
         self.end: float | None = None
@@ -45,11 +54,18 @@ class StreamStats:
                 self._lat[stage] = collections.deque(maxlen=self.window)
             self._lat[stage].append(float(ms))
 
+    def observe(self, name: str, value: float) -> None:
+        """A per-frame value that is not a time (frames carried, fraction warped)."""
+        with self._lock:
+            if name not in self._val:
+                self._val[name] = collections.deque(maxlen=self.window)
+            self._val[name].append(float(value))
+
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:
             self._counts[name] = self._counts.get(name, 0) + n
-            if name == "frames_out":
-                self._done.append(time.monotonic())
+            if name in self._done:
+                self._done[name].append(time.monotonic())
 
     def set(self, name: str, value: int) -> None:
         with self._lock:
@@ -64,11 +80,19 @@ class StreamStats:
             return list(self._lat.get(stage, ()))
 
     def snapshot(self) -> dict:
-        """A JSON-ready dict: counters, fps (overall and recent), per-stage p50/p99/mean in ms."""
+        """A JSON-ready dict: counters, output and network fps (overall and recent), per-stage
+        p50/p99/mean in ms, and the observed per-frame values (p50/mean/max)."""
         with self._lock:
             now = self.end or time.monotonic()
             elapsed = max(now - self.start, 1e-9)
-            done = list(self._done)
+            rates = {}
+            for counter, key in RATES.items():
+                done = self._done[counter]
+                recent = (len(done) - 1) / (done[-1] - done[0]) if len(done) > 1 and done[-1] > done[0] else 0.0
+                rates[key], rates[key + "_recent"] = round(self._counts[counter] / elapsed, 3), round(recent, 3)
+            per_frame = {name: {"p50": round(float(np.percentile(a, 50)), 4), "mean": round(float(a.mean()), 4),
+                             "max": round(float(a.max()), 4), "n": len(a)}
+                      for name, a in ((n, np.fromiter(v, float)) for n, v in self._val.items() if v)}
             stages = {}
             for name, values in self._lat.items():
                 if values:
@@ -76,16 +100,20 @@ class StreamStats:
                     stages[name] = {"p50_ms": round(float(np.percentile(a, 50)), 3),
                                     "p99_ms": round(float(np.percentile(a, 99)), 3),
                                     "mean_ms": round(float(a.mean()), 3), "n": len(a)}
-            recent = (len(done) - 1) / (done[-1] - done[0]) if len(done) > 1 and done[-1] > done[0] else 0.0
-            return {**self._counts, "elapsed_s": round(elapsed, 3),
-                    "fps": round(self._counts["frames_out"] / elapsed, 3), "fps_recent": round(recent, 3),
-                    "stages": stages, **self.info}
+            return {**self._counts, "elapsed_s": round(elapsed, 3), **rates, "stages": stages,
+                    **({"values": per_frame} if per_frame else {}), **self.info}
 
     def line(self) -> str:
-        """One log line: fps, end-to-end and inference latency, faults."""
+        """One log line: fps (with motion: output and network), end-to-end and inference
+        latency, faults."""
         s = self.snapshot()
         e2e, inf = s["stages"].get("e2e", {}), s["stages"].get("infer", {})
-        return (f"stream: {s['frames_out']} frames {s['fps']:.1f} fps | e2e p50 {e2e.get('p50_ms', 0):.1f} "
+        motion = ""
+        if "motion" in s:
+            carried, warped = s.get("values", {}).get("carried", {}), s.get("values", {}).get("warped", {})
+            motion = (f" (network {s['network_fps']:.1f} fps, carried p50 {carried.get('p50', 0):g} frames, "
+                      f"{100 * warped.get('mean', 0):.0f}% warped, flow errors {s['flow_errors']})")
+        return (f"stream: {s['frames_out']} frames {s['fps']:.1f} fps{motion} | e2e p50 {e2e.get('p50_ms', 0):.1f} "
                 f"p99 {e2e.get('p99_ms', 0):.1f} ms | infer p50 {inf.get('p50_ms', 0):.1f} ms | dropped "
                 f"{s['dropped']} bad {s['bad_frames']} reconnects {s['reconnects']} sink errors {s['sink_errors']}")
 

@@ -12,6 +12,18 @@ inference (OpenCV and ONNX Runtime release the GIL). Two policies:
   keeps overwriting its one slot meanwhile (those drops are counted).
 - ``all``: every frame is processed in order, queues block; output frames == input frames.
 
+With ``motion`` on (:class:`~edgeseg.runtime.options.StreamOptions`, policy ``latest``), two
+paths leave the capture thread: the network takes the newest frame whenever it is free (a
+one-slot mailbox; preprocessing moves to its thread), while EVERY frame goes on, in order,
+through a flow thread that warps the latest network result onto it
+(:class:`~edgeseg.runtime.motion.MotionCompensator`), a drawing thread and the sinks; a frame
+the network runs on waits for its own result when that is due within half a camera period, so
+a network faster than the camera still labels every frame itself. Output runs at the camera's
+rate, each frame's labels describe that frame, and its result says which
+network frame they came from (``net_index``), how many frames they were carried and what
+fraction was moved along trusted flow. A flow provider that raises costs that frame its
+warp (it shows the latest result as it is; counted in ``flow_errors``), never the stream.
+
 Faults do not stop it: a source that fails is reopened with exponential back-off, a corrupt
 frame (or one a damaged file cannot decode) is skipped and counted, a sink that raises is
 counted and logged once; only when every sink keeps failing does the stream stop, with a
@@ -39,6 +51,8 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..preprocess import check_frame
 from . import deprecated
+from .flow import open_flow
+from .motion import MotionCompensator, parse_motion
 from .options import POLICIES, RENDERS, SinkOptions, SourceOptions, StreamOptions
 from .segmenter import Segmenter, SegResult
 from .sink_base import check_sink_options
@@ -57,13 +71,27 @@ def _ema(old: float | None, new: float, weight: float = 0.2) -> float:
 @dataclass
 class StreamResult:
     """One processed frame: ``labels`` at frame size, ``image`` the rendered BGR output,
-    ``timings`` in ms per stage; ``frame.gt`` carries ground truth where the source has it."""
+    ``timings`` in ms per stage; ``frame.gt`` carries ground truth where the source has it.
+
+    ``net_index``: the frame the network ran on for these labels (this frame's own index
+    without motion); ``carried``: frames between the two; ``warped``: the fraction of the frame
+    moved along trusted optical flow (0 where nothing was warped); ``unreliable``: the flow
+    grid's points that failed its checks (None without a warp). Capture-to-output latency is
+    ``age_ms`` while a sink writes it, ``timings["e2e"]`` once every sink has."""
 
     frame: Frame
     labels: np.ndarray
     image: np.ndarray
     result: SegResult
     timings: dict = field(default_factory=dict)
+    net_index: int | None = None
+    carried: int = 0
+    warped: float = 0.0
+    unreliable: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.net_index is None:
+            self.net_index = self.frame.index
 
     @property
     def index(self) -> int:
@@ -73,6 +101,44 @@ class StreamResult:
     def age_ms(self) -> float:
         """Milliseconds from capture to now."""
         return 1e3 * (time.monotonic() - self.frame.timestamp)
+
+
+class _Mailbox:
+    """One slot, newest wins: the frame the network takes when it is free (motion mode)."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._item, self._closed = None, False
+
+    def put(self, item) -> None:
+        with self._cond:
+            self._item = item
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def wait_taken(self, stop: threading.Event) -> bool:
+        """Wait until the item put last was taken; False if ``stop`` was set first."""
+        with self._cond:
+            while self._item is not None:
+                if stop.is_set():
+                    return False
+                self._cond.wait(0.1)
+        return True
+
+    def take(self, abort: threading.Event):
+        """The newest item (the slot empties), waiting for one; _END once closed and empty."""
+        with self._cond:
+            while self._item is None and not self._closed:
+                if abort.is_set():
+                    return _END
+                self._cond.wait(0.1)
+            item, self._item = self._item, None
+            self._cond.notify_all()
+            return _END if item is None else item
 
 
 class Stream:
@@ -125,14 +191,27 @@ class Stream:
         self.source.check()
         self.sinks = SinkSet(sink, log=self.log, on_error=lambda s, e: self._stats.count("sink_errors"),
                              options=self.sink_options)
-        self.segmenter = (Segmenter(model, backend or "auto", device=device or "auto", meta=meta)
-                          if self._own_seg else model)
-        self.policy = o.policy  # "auto" is decided when the source opens
+        # the flow provider opens before the model (a hardware flow that is absent fails first)
+        provider = open_flow(parse_motion(o.motion), size=o.flow_size) if o.motion is not None else None
+        try:
+            self.segmenter = (Segmenter(model, backend or "auto", device=device or "auto", meta=meta,
+                                        scores=o.motion_warp == "scores" and provider is not None)
+                              if self._own_seg else model)
+            self.motion = None if provider is None else self._motion_stage(provider)
+        except BaseException:
+            if provider is not None:
+                provider.close()
+            if self._own_seg and hasattr(self, "segmenter"):
+                self.segmenter.close()
+            raise
+        # "auto" is decided when the source opens; motion only makes sense under latest
+        self.policy = "latest" if self.motion is not None else o.policy
         cv_threads = o.cv_threads
         if cv_threads == "auto":
             cv_threads = 1 if self.segmenter.backend.on_cpu else None
         self.cv_threads, self._cv_threads_before = cv_threads, None
-        self.smoother = Smoother(o.smooth, labels=self.segmenter.meta.output_kind == "labels")
+        kind = self.segmenter.meta.output_kind
+        self.smoother = Smoother(o.smooth, labels=kind == "labels", probs=kind == "probs")
         self._skipped_seen = 0
         self._stop, self._abort = threading.Event(), threading.Event()
         # latest policy: set when inference took the frame handed over; _due is when the
@@ -146,6 +225,21 @@ class Stream:
         self._out: queue.Queue | None = None
         self._started = self._closed = False
         self.interrupted = False
+
+    def _motion_stage(self, provider) -> MotionCompensator:
+        """The motion stage on this stream's model: scores mode needs a model that gives them."""
+        seg, mode = self.segmenter, self.options.motion_warp
+        if mode == "scores" and seg.meta.output_kind == "labels":
+            raise ConfigError("motion_warp='scores' needs class scores, but the model gives label ids",
+                              got=f"output_kind={seg.meta.output_kind!r}", fix="motion_warp='labels'")
+        if mode == "scores" and not seg.want_scores:
+            raise ConfigError("motion_warp='scores' needs a Segmenter that keeps its scores",
+                              got="Segmenter(..., scores=False)",
+                              fix="Segmenter(path, scores=True), pass the model path, or motion_warp='labels'")
+        meta = seg.meta
+        # labels are warped at the network's size, where they come from (a graph run at the frame's own size: there)
+        size = tuple(meta.input_size) if getattr(meta, "run_size", "fixed") == "fixed" else None
+        return MotionCompensator(provider, mode, labels_size=size)
 
     # -- public -----------------------------------------------------------------------------
     def stats(self) -> dict:
@@ -203,11 +297,16 @@ class Stream:
             src.open("all" if self.policy == "all" else "latest")
             self._stats.info.update(source=src.uri, policy=self.policy, live=src.live,
                                     model=self.segmenter.meta.model, source_fps=src.fps, frames_total=src.total)
+            if self.motion is not None:
+                self._stats.info.update(motion=self.options.motion, flow=self.motion.provider.spec,
+                                        flow_size=self.options.flow_size, motion_warp=self.motion.mode)
             self.sinks.start(src.fps, self.stats)
         except BaseException:  # a damaged file, no display, port in use: no grabber thread or model left behind
             src.close()
             if self._own_seg:
                 self.segmenter.close()
+            if self.motion is not None:
+                self.motion.close()
             self._closed = True
             raise
         if self.cv_threads is not None:
@@ -217,8 +316,15 @@ class Stream:
         self._stats.start = time.monotonic()  # fps counts streaming, not opening the model/camera
         self._q_in = queue.Queue(1 if self.policy == "latest" else qs)
         self._q_post, self._q_sink = queue.Queue(qs), queue.Queue(qs)
-        for name, fn in (("capture", self._capture_loop), ("infer", self._infer_loop),
-                         ("post", self._post_loop), ("sink", self._sink_loop)):
+        if self.motion is None:
+            stages = (("capture", self._capture_loop), ("infer", self._infer_loop), ("post", self._post_loop),
+                      ("sink", self._sink_loop))
+        else:  # the network's path (infer -> publish) beside the every-frame path (flow -> draw -> sink)
+            self._mailbox = _Mailbox()
+            self._q_flow, self._q_draw = queue.Queue(qs), queue.Queue(qs)
+            stages = (("capture", self._capture_loop), ("infer", self._infer_loop), ("publish", self._publish_loop),
+                      ("flow", self._flow_loop), ("draw", self._draw_loop), ("sink", self._sink_loop))
+        for name, fn in stages:
             t = threading.Thread(target=self._guard(fn), name=f"stream-{name}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -241,6 +347,8 @@ class Stream:
             cv2.setNumThreads(self._cv_threads_before)
         if self._own_seg:
             self.segmenter.close()
+        if self.motion is not None:
+            self.motion.close()
         self._sync_drops()
         self._stats.end = time.monotonic()
         self.log(self._stats.table())
@@ -290,11 +398,11 @@ class Stream:
         return _END
 
     def _capture_loop(self) -> None:
-        seg, taken, last_ok = self.segmenter, 0, time.monotonic()
+        seg, taken, last_ok, motion = self.segmenter, 0, time.monotonic(), self.motion is not None
         try:
             max_frames = self.options.max_frames
             while not self._stop.is_set() and (max_frames is None or taken < max_frames):
-                if self.policy == "latest" and not self._wait_until_due():
+                if self.policy == "latest" and not motion and not self._wait_until_due():
                     continue
                 t0 = time.perf_counter()
                 try:
@@ -318,7 +426,8 @@ class Stream:
                 t1 = time.perf_counter()
                 try:
                     image = check_frame(frame.image, where=f"{self.source.uri} frame {frame.index}")
-                    x = seg.preprocess(image)
+                    # with motion only the frames the network takes are preprocessed, in its thread
+                    x = None if motion else seg.preprocess(image)
                 except Exception as exc:  # noqa: BLE001  a corrupt frame is skipped, not fatal
                     self._bad_frame(frame, exc)
                     continue
@@ -326,18 +435,48 @@ class Stream:
                 t2 = time.perf_counter()
                 taken += 1
                 self._stats.count("frames_in")
+                if motion:
+                    self._mailbox.put(frame)
+                    self.motion.queued(frame.index)
+                    # the network's first frame is the first frame: none before it waits for a later one
+                    if taken == 1 and not self._mailbox.wait_taken(self._stop):
+                        return
+                    if not self._put(self._q_flow, (frame, {"capture": 1e3 * (t1 - t0)})):
+                        return
+                    continue
                 timings = {"capture": 1e3 * (t1 - t0), "preprocess": 1e3 * (t2 - t1)}
                 self._lead_ema = _ema(self._lead_ema, t2 - t1)  # not the capture: it may wait on purpose
                 self._taken.clear()  # before the put: inference sets it once it has the frame
                 if not self._put(self._q_in, (frame, x, timings)):
                     return
         finally:
-            self._put(self._q_in, _END)
+            if motion:
+                self._mailbox.close()
+                self._put(self._q_flow, _END)
+            else:
+                self._put(self._q_in, _END)
+
+    def _next_for_network(self):
+        """(frame, preprocessed input, timings): from the capture queue, or with motion the
+        mailbox's newest frame, preprocessed here (a frame that will not preprocess is skipped)."""
+        if self.motion is None:
+            return self._get(self._q_in)
+        while True:
+            frame = self._mailbox.take(self._abort)
+            if frame is _END:
+                return _END
+            t0 = time.perf_counter()
+            try:
+                x = self.segmenter.preprocess(frame.image)
+            except Exception as exc:  # noqa: BLE001  as in capture: that frame is passed over
+                self._bad_frame(frame, exc)
+                continue
+            return frame, x, {"preprocess": 1e3 * (time.perf_counter() - t0)}
 
     def _infer_loop(self) -> None:
         backend = self.segmenter.backend
         while True:
-            item = self._get(self._q_in)
+            item = self._next_for_network()
             if item is _END:
                 break
             frame, x, timings = item
@@ -345,16 +484,27 @@ class Stream:
             if self._infer_ema is not None:
                 self._due = time.monotonic() + self._infer_ema
             self._taken.set()
+            if self.motion is not None:
+                self.motion.started(frame.index)
             out = backend.infer(x)[0]
             t1 = time.perf_counter()
             self._infer_ema = _ema(self._infer_ema, t1 - t0)
             timings["infer"] = 1e3 * (t1 - t0)
+            self._stats.count("frames_inferred")
             if not self._put(self._q_post, (frame, out, timings)):
                 return
         self._put(self._q_post, _END)
 
+    def _render(self, image: np.ndarray, result: SegResult) -> np.ndarray:
+        render = self.options.render
+        if render == "overlay":
+            return self.segmenter.overlay(image, result, self.options.alpha)
+        if render == "color":
+            return self.segmenter.colorize(result)
+        return image
+
     def _post_loop(self) -> None:
-        seg, render, alpha = self.segmenter, self.options.render, self.options.alpha
+        seg = self.segmenter
         while True:
             item = self._get(self._q_post)
             if item is _END:
@@ -363,14 +513,67 @@ class Stream:
             t0 = time.perf_counter()
             result = seg.postprocess(self.smoother(out), frame.image.shape)
             t1 = time.perf_counter()
-            if render == "overlay":
-                image = seg.overlay(frame.image, result, alpha)
-            elif render == "color":
-                image = seg.colorize(result)
-            else:
-                image = frame.image
+            image = self._render(frame.image, result)
             timings.update(postprocess=1e3 * (t1 - t0), render=1e3 * (time.perf_counter() - t1))
             if not self._put(self._q_sink, StreamResult(frame, result.labels, image, result, timings)):
+                return
+        self._put(self._q_sink, _END)
+
+    # -- motion: the network's results published, every frame warped, drawn -------------------
+    def _publish_loop(self) -> None:
+        seg = self.segmenter
+        try:
+            while True:
+                item = self._get(self._q_post)
+                if item is _END:
+                    break
+                frame, out, timings = item
+                t0 = time.perf_counter()
+                result = seg.postprocess(self.smoother(out), frame.image.shape)
+                timings["postprocess"] = 1e3 * (time.perf_counter() - t0)
+                self.motion.publish(frame.index, frame.image, result)
+                for stage, ms in timings.items():  # the network's stages; each output frame records its own
+                    self._stats.record(stage, ms)
+        finally:
+            self.motion.finish()
+
+    def _flow_loop(self) -> None:
+        mc = self.motion
+        while True:
+            item = self._get(self._q_flow)
+            if item is _END:
+                break
+            frame, timings = item
+            # the network's own frame waits for its result if it is due before the next frame comes
+            period = self.source.period or 1.0 / max(self.source.fps, 1e-3)
+            ref = mc.reference(frame.index, stop=self._abort, wait_own=0.5 * period)
+            if ref is None:
+                if self._abort.is_set():
+                    return
+                self._bad_frame(frame, DataError("no network result to show", got="the network gave none",
+                                                 path=f"{self.source.uri} frame {frame.index}"))
+                continue
+            try:
+                w = mc.warp(frame.index, frame.image, ref)
+            except Exception as exc:  # noqa: BLE001  a flow that fails costs this frame its warp, not the stream
+                self._flow_error(frame, exc)
+                w = mc.unwarped(frame.index, ref)
+            timings.update(w.timings)
+            result = StreamResult(frame, w.result.labels, frame.image, w.result, timings, net_index=w.net_index,
+                                  carried=w.carried, warped=w.warped, unreliable=w.unreliable)
+            if not self._put(self._q_draw, result):
+                return
+        self._put(self._q_draw, _END)
+
+    def _draw_loop(self) -> None:
+        while True:
+            item = self._get(self._q_draw)
+            if item is _END:
+                break
+            t0 = time.perf_counter()
+            item.image = self._render(item.frame.image, item.result)
+            item.timings["render"] = 1e3 * (time.perf_counter() - t0)
+            if not self._put(self._q_sink, item):
                 return
         self._put(self._q_sink, _END)
 
@@ -386,6 +589,9 @@ class Stream:
             item.timings["e2e"] = item.age_ms
             for stage, ms in item.timings.items():
                 self._stats.record(stage, ms)
+            if self.motion is not None:
+                self._stats.observe("carried", item.carried)
+                self._stats.observe("warped", item.warped)
             self._stats.count("frames_out")
             out = self._out
             while out is not None and not self._abort.is_set():
@@ -402,7 +608,7 @@ class Stream:
 
     def _capture(self) -> Frame | None:
         src = self.source
-        if self.policy == "latest" and src.live and src.period:
+        if self.policy == "latest" and self.motion is None and src.live and src.period:
             newest = src.newest()
             if newest is not None and time.monotonic() - newest.timestamp > src.period / 2:
                 # a camera that stalls still hands over the frame it has, a little later
@@ -431,6 +637,12 @@ class Stream:
         if self._stats.get("bad_frames") == 0:
             self.log(f"stream: skipping a bad frame ({str(exc).splitlines()[0][:160]}); further ones are counted")
         self._stats.count("bad_frames")
+
+    def _flow_error(self, frame: Frame, exc: Exception) -> None:
+        if self._stats.get("flow_errors") == 0:
+            self.log(f"stream: the flow failed on frame {frame.index} ({str(exc).splitlines()[0][:160]}); showing "
+                     "the latest result unwarped there, further ones are counted")
+        self._stats.count("flow_errors")
 
     def _sync_drops(self) -> None:
         """Copy the source's counts: drops, frames read, and the frames it could not decode

@@ -42,6 +42,18 @@ def test_json_validates_and_holds_every_variant(result):
     assert any("quantized on the fly" in n for n in int8["notes"])
 
 
+def test_fastest_variant_is_marked(result):
+    from edgeseg.bench.report import table
+    doc = json.loads(result.read_text())
+    ran = [r for r in doc["variants"] if r["status"] == "ok"]   # FP32 and INT8 of one model at 64x64
+    assert sorted(r["fastest"] for r in ran) == [False, True]
+    assert min(ran, key=lambda r: r["latency"]["p50_ms"])["fastest"] is True
+    assert all(r["fastest"] is None for r in doc["variants"] if r["status"] != "ok")
+    rows = [line for line in table(doc).splitlines() if "FASTEST" in line and "onnxruntime" in line]
+    best = next(r for r in ran if r["fastest"])
+    assert len(rows) == 1 and f" {best['precision']} " in rows[0]
+
+
 def test_unrunnable_variants_carry_their_reason(result):
     doc = json.loads(result.read_text())
     reasons = {(r["backend"], r["precision"], tuple(r["size"])): r["reason"] for r in doc["variants"]}

@@ -31,6 +31,15 @@ def test_broken_documents_are_rejected():
     assert validate([]) == ["$: expected object, got list"]
 
 
+def test_fastest_is_a_boolean_or_null():
+    doc = _doc()
+    for ok in (True, False, None):
+        doc["variants"][0]["fastest"] = ok
+        assert validate(doc) == []
+    doc["variants"][0]["fastest"] = "yes"
+    assert any("$.variants[0].fastest" in e for e in validate(doc))
+
+
 def test_schema_is_json_schema_shaped():
     s = load_schema()
     assert s["$id"] == "edgeseg-bench/1" and "variants" in s["required"]

@@ -118,7 +118,9 @@ def test_codec_and_sink_fps_flags_reach_the_video_file(tiny_onnx, tmp_path):
 
 
 @pytest.mark.parametrize("flag, value, option", [("--jpeg-quality", "0", "SinkOptions.jpeg_quality"),
-                                                  ("--codec", "H.264", "SinkOptions.codec")])
+                                                  ("--codec", "H.264", "SinkOptions.codec"),
+                                                  ("--motion", "flow:dsi", "StreamOptions.motion"),
+                                                  ("--motion", "optical", "StreamOptions.motion")])
 def test_a_bad_flag_value_is_a_short_error_naming_the_option(capsys, flag, value, option):
     assert main(["run", "clip.mp4", "--model", "missing.onnx", flag, value]) == 2  # before the model is opened
     err = capsys.readouterr().err
@@ -206,3 +208,43 @@ def test_a_truncated_or_empty_source_is_named_before_the_model_is_opened(capsys,
     _fails(capsys, ["run", str(tmp_path / "gone.mp4"), "--model", "missing.onnx"], "video file not found")
     (tmp_path / "no_images").mkdir()
     _fails(capsys, ["run", f"images://{tmp_path}/no_images", "--model", "missing.onnx"], "no images in the folder")
+
+
+def test_motion_flags_build_the_stream_options(monkeypatch):
+    import edgeseg.runtime.stream
+    calls = []
+    monkeypatch.setattr(edgeseg.runtime.stream, "Stream", _recording_stream(calls))
+    assert command.run(_args("0", "--model", "m.onnx", "--motion", "flow:dis-ultrafast", "--flow-size", "160",
+                             "--motion-warp", "scores")) == 0
+    assert calls[0][0][3] == StreamOptions(motion="flow:dis-ultrafast", flow_size=160, motion_warp="scores")
+    assert command.run(_args("drive.mp4", "--model", "m.onnx", "--realtime", "--motion", "flow")) == 0
+    assert calls[1][1]["source_options"] == SourceOptions(realtime=True) and calls[0][1]["source_options"] == \
+        SourceOptions()
+
+
+def test_motion_flags_without_motion_are_an_error_naming_both(capsys):
+    assert main(["run", "clip.mp4", "--model", "missing.onnx", "--flow-size", "160"]) == 2
+    err = capsys.readouterr().err
+    assert "StreamOptions.flow_size conflicts with StreamOptions.motion" in err and "Traceback" not in err
+    assert main(["run", "clip.mp4", "--model", "missing.onnx", "--motion", "flow", "--policy", "all"]) == 2
+    assert "StreamOptions.motion conflicts with StreamOptions.policy" in capsys.readouterr().err
+
+
+def test_run_with_motion_writes_every_frame_and_the_network_rate(tiny_onnx, tmp_path):
+    args = _args("synthetic://?size=64x96&fps=30&frames=8&live=0", "--model", tiny_onnx, "--device", "cpu",
+                 "--sink", f"masks://{tmp_path}/m", "--motion", "flow", "--stats-json", str(tmp_path / "s.json"),
+                 "--report-every", "0")
+    assert command.run(args) == 0
+    assert sorted(os.listdir(tmp_path / "m")) == [f"{i:06d}.png" for i in range(8)]
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["frames_out"] == 8 and stats["policy"] == "latest" and stats["motion"] == "flow"
+    assert 1 <= stats["frames_inferred"] <= 8 and stats["network_fps"] > 0 and "carried" in stats["values"]
+
+
+def test_help_says_when_motion_pays_and_what_it_costs(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for words in ("--motion flow[:PROVIDER]", "--flow-size PX", "--motion-warp {labels,scores}",
+                  "Turn it on when the camera is faster than the network", "It costs", "dis-fast", "nvof", "vpi"):
+        assert words in text, words

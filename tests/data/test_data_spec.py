@@ -176,8 +176,8 @@ def test_uri_option_and_keyword_conflict_names_both():
 
 
 @pytest.mark.parametrize("spec, bad, options, hint", [
-    ("synthetic://?nmu=5", "nmu", "num, size, seed", "did you mean 'num'?"),
-    ("synthetic://?fps=5", "fps", "num, size, seed", "drop the option"),
+    ("synthetic://?nmu=5", "nmu", "num, size, seed, speed, turn, fps", "did you mean 'num'?"),
+    ("synthetic://?loop=5", "loop", "num, size, seed, speed, turn, fps", "drop the option"),
     ("voc:///d?mask_dr=A", "mask_dr", "mask_dir", "did you mean 'mask_dir'?"),
     ("cityscapes:///d?annotation=gtFine", "annotation", "annotations", "did you mean 'annotations'?"),
     ("folder:///d?palette=0,0,0", "palette", "num_classes, classes, masks", "drop the option"),

@@ -12,7 +12,8 @@ from edgeseg.runtime.options import DEFAULT_CODECS, SinkOptions, SourceOptions, 
 def test_defaults_are_what_stream_sources_and_sinks_did_before_the_options():
     assert dataclasses.asdict(StreamOptions()) == {
         "policy": "auto", "smooth": 0, "render": "overlay", "alpha": 0.5, "max_frames": None, "reconnect": True,
-        "backoff": (0.1, 5.0), "stall_s": 10.0, "queue_size": 2, "report_every": 5.0, "cv_threads": "auto"}
+        "backoff": (0.1, 5.0), "stall_s": 10.0, "queue_size": 2, "report_every": 5.0, "cv_threads": "auto",
+        "motion": None, "flow_size": 256, "motion_warp": "labels"}
     assert dataclasses.asdict(SinkOptions()) == {"jpeg_quality": 80, "codec": None, "fps": None}
     src = SourceOptions()
     assert (src.width, src.height, src.fps, src.latency_ms, src.transport, src.timeout_s, src.queue, src.log) == \

@@ -138,3 +138,42 @@ def test_preview_renders_in_headless_chromium(live_preview, tmp_path):
     assert image[5, 5].max() < 40 and image.reshape(-1, 3).std(0).max() > 20
     if os.environ.get("EDGESEG_KEEP_SCREENSHOT"):
         shutil.copy(shot, os.environ["EDGESEG_KEEP_SCREENSHOT"])
+
+
+@pytest.fixture()
+def motion_preview(seg):
+    from edgeseg.runtime import Segmenter
+
+    from .conftest import SlowBackend
+    slow = Segmenter(SlowBackend(seg.backend, 0.05))  # a network slower than the 30 fps camera
+    stream = Stream("synthetic://?size=96x128&fps=30&loop=30", slow, "http://127.0.0.1:0",
+                    StreamOptions(motion="flow:dis-fast"), log=None)
+    stream.start()
+    deadline = time.monotonic() + 20
+    while stream.stats()["frames_out"] < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield stream, stream.sinks.sinks[0].url
+    stream.stop()
+    stream.close()
+
+
+def test_preview_stats_give_output_fps_against_the_networks(motion_preview):
+    _, url = motion_preview
+    stats = json.loads(_get(url + "stats.json")[1])
+    assert stats["motion"] == "flow:dis-fast" and stats["flow"] == "dis-fast"
+    assert stats["fps_recent"] > 1.3 * stats["network_fps_recent"] > 0  # output follows the camera
+    assert stats["values"]["carried"]["p50"] >= 1 and 0 < stats["values"]["warped"]["mean"] <= 1
+    page = _get(url)[1]
+    assert b"network_fps_recent" in page and b"carried" in page and b"warped" in page
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no chromium on this machine (apt-get install chromium)")
+def test_preview_page_shows_output_and_network_fps_in_a_browser(motion_preview, tmp_path):
+    _, url = motion_preview
+    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'prof'}",
+           "--virtual-time-budget=3000", "--dump-dom", url]
+    dom = subprocess.run(cmd, capture_output=True, timeout=60, check=False, text=True).stdout
+    summary = dom.split('<div id="summary">', 1)[1].split("</div>", 1)[0]  # what the page's script wrote
+    out, net = (float(summary.split(f"{k} ", 1)[1].split(" fps", 1)[0]) for k in ("output", "network"))
+    assert out > 1.3 * net > 0 and "motion dis-fast: carried" in summary and "% warped" in summary

@@ -17,6 +17,7 @@ from edgeseg.runtime.sources import (
     SourceError,
     SourceOptions,
     has_gstreamer,
+    make_source,
     normalize_uri,
     open_source,
     source_class,
@@ -166,3 +167,56 @@ def test_bad_options_are_config_errors():
         SourceOptions(transport="quic")
     with pytest.raises(ConfigError, match="unknown synthetic"):
         open_source("synthetic://?sise=4x4", log=None)
+
+
+def test_a_driving_synthetic_camera_carries_each_frames_own_ground_truth():
+    from edgeseg.data.video import SyntheticVideo
+    uri = "synthetic://?size=48x64&fps=30&seed=1&speed=4&turn=-0.05&frames=4&live=0"
+    with open_source(uri, log=None) as src:
+        frames = list(src)
+    video = SyntheticVideo(1, (48, 64), speed=4, turn=-0.05, fps=30)
+    for f in frames:
+        image, mask = video.frame_at(f.index)
+        assert np.array_equal(f.gt, mask) and np.array_equal(f.image, image)
+        assert np.array_equal(src.ground_truth(f.index), mask)
+    assert not np.array_equal(frames[0].gt, frames[3].gt)  # the camera moved
+    assert src.effective()["speed"] == 4.0 and src.effective()["turn"] == -0.05
+    with open_source("synthetic://?size=32x32&speed=4&loop=3&live=0&frames=5", log=None) as src:
+        looped = list(src)
+        assert [f.index for f in looped] == [0, 1, 2, 3, 4]
+        assert np.array_equal(looped[4].gt, looped[1].gt) and np.array_equal(src.ground_truth(7), looped[1].gt)
+
+
+@pytest.mark.parametrize("query, what", [
+    ("fps=0", "fps="), ("fps=fast", "fps="), ("seed=-1", "seed="), ("seed=1.5", "seed="), ("frames=0", "frames="),
+    ("loop=-2", "loop="), ("speed=-1", "speed="), ("speed=inf", "speed="), ("turn=nan", "turn="),
+    ("turn=0.05", "turning needs a forward speed"), ("live=maybe", "live="),
+])
+def test_synthetic_uri_values_are_checked_by_name(query, what):
+    with pytest.raises(ConfigError, match=what):
+        open_source(f"synthetic://?size=32x32&{query}", log=None)
+
+
+def test_an_unknown_synthetic_option_says_did_you_mean():
+    with pytest.raises(ConfigError, match="unknown synthetic") as exc:
+        open_source("synthetic://?size=32x32&sped=4", log=None)
+    assert exc.value.fix == "did you mean 'speed'?"
+
+
+def test_a_turn_too_sharp_for_the_street_fails_in_check_before_any_model_loads():
+    src = make_source("synthetic://?size=64x64&speed=4&turn=3", log=None)
+    with pytest.raises(ConfigError, match="too sharp") as exc:
+        src.check()
+    assert "degrees per frame at speed=4" in exc.value.expected
+
+
+def test_a_live_synthetic_camera_that_renders_slower_than_its_rate_skips_to_the_frame_due():
+    # a 1000 fps camera whose frames take milliseconds to render: it keeps to its clock, as a camera
+    # does, and the frames it passed over are counted dropped, not delivered late
+    with open_source("synthetic://?size=120x160&fps=1000&speed=4", log=None) as src:
+        first = src.capture(2.0)
+        time.sleep(0.3)
+        last = src.capture(2.0)
+        elapsed = last.timestamp - first.timestamp
+    assert (last.index - first.index) / 1000 > 0.6 * elapsed  # without skipping: a few ms of scene a frame
+    assert src.frames_read >= last.index + 1 and src.dropped >= last.index - 1  # all but the two taken

@@ -14,6 +14,7 @@ from edgeseg.errors import ConfigError, DataError
 from edgeseg.metrics import ConfusionMatrix
 from edgeseg.runtime import Segmenter, SinkOptions, SourceOptions, Stream, StreamOptions
 from edgeseg.runtime.capture import fourcc
+from edgeseg.runtime.flow import FLOW_PROVIDERS, DisFlow
 from edgeseg.runtime.sinks import Sink
 
 from .conftest import (
@@ -315,3 +316,128 @@ def test_an_old_keyword_and_options_setting_the_same_field_conflict_naming_both(
 def test_an_unknown_keyword_is_a_config_error_with_did_you_mean(seg):
     with pytest.raises(ConfigError, match="did you mean max_frames="):
         Stream("synthetic://", seg, max_frame=3)
+
+
+# -- motion-compensated output ------------------------------------------------------------------
+def test_motion_off_gives_exactly_todays_output(street, seg):
+    path, _ = street
+    frames = decoded_frames(path)
+    got = list(Stream(path, seg, options=StreamOptions(policy="all"), log=None))
+    assert [r.index for r in got] == list(range(FRAMES))
+    for r in got:  # each frame its own fresh result, drawn as before
+        direct = seg(frames[r.index])
+        assert np.array_equal(r.labels, direct.labels) and np.array_equal(r.image, seg.overlay(frames[r.index], direct))
+        assert (r.net_index, r.carried, r.warped, r.unreliable) == (r.index, 0, 0.0, None)
+    slow = Segmenter(SlowBackend(seg.backend, 0.03))
+    stream = Stream("synthetic://?size=64x96&fps=100", slow, options=StreamOptions(policy="latest", max_frames=12),
+                    log=None)
+    live = list(stream)
+    s = stream.stats()
+    assert np.diff([r.index for r in live]).min() >= 1 and s["dropped"] > 5  # latest still drops frames
+    for r in live:  # and every frame it shows carries the result of that very frame
+        assert np.array_equal(r.labels, seg(r.frame.image).labels) and r.net_index == r.index
+    assert s["frames_inferred"] == s["frames_out"] == 12 and "motion" not in s and "values" not in s
+    assert {"flow", "warp"}.isdisjoint(s["stages"])
+
+
+def test_motion_outputs_every_camera_frame_in_order_with_the_latest_result_warped(seg):
+    slow = Segmenter(SlowBackend(seg.backend, 0.06))  # ~15 fps of network against a 60 fps camera
+    stream = Stream("synthetic://?size=96x128&fps=60&loop=60", slow,
+                    options=StreamOptions(motion="flow:dis-fast", max_frames=60), log=None)
+    got = list(stream)
+    s = stream.stats()
+    idx = [r.index for r in got]
+    assert s["frames_out"] == len(got) == 60 and np.diff(idx).min() == 1  # in order, never repeated
+    assert idx[-1] + 1 - len(idx) <= s["dropped"]  # any frame not shown was a counted drop
+    assert s["frames_inferred"] <= 25 and s["fps"] > 2 * s["network_fps"]  # output at the camera's pace
+    assert all(r.net_index <= r.index and r.carried == r.index - r.net_index for r in got)
+    carried = [r for r in got if r.carried > 0]
+    assert len(carried) > 40 and np.median([r.warped for r in carried]) > 0.5
+    assert all(r.labels.shape == (96, 128) and r.image.shape == (96, 128, 3) for r in got)
+    # a warped frame reaches the sink long before an inference would have finished
+    assert np.median([r.timings["e2e"] for r in carried]) < 0.5 * s["stages"]["infer"]["p50_ms"]
+    assert s["motion"] == "flow:dis-fast" and s["flow"] == "dis-fast" and s["values"]["carried"]["max"] >= 2
+    assert {"flow", "warp", "infer", "preprocess"} <= set(s["stages"]) and s["flow_errors"] == 0
+
+
+def test_with_a_network_faster_than_the_camera_motion_shows_each_frame_its_own_labels(seg):
+    # the tiny model takes a few ms against a 25 fps camera: each frame waits for its own result
+    # (due within half a period) rather than taking the previous one warped
+    stream = Stream("synthetic://?size=64x96&fps=25&loop=25", seg, options=StreamOptions(motion="flow", max_frames=25),
+                    log=None)
+    got = list(stream)
+    own = [r for r in got if r.carried == 0]
+    assert len(got) == 25 and len(own) >= 0.7 * len(got)
+    for r in own:
+        assert r.net_index == r.index and r.unreliable is None and np.array_equal(r.labels, seg(r.frame.image).labels)
+
+
+def test_motion_on_a_file_outputs_every_frame_in_order(street, seg):
+    path, _ = street
+    slow = Segmenter(SlowBackend(seg.backend, 0.05))
+    got = list(Stream(path, slow, options=StreamOptions(motion="flow"), log=None))
+    assert [r.index for r in got] == list(range(FRAMES))  # a file drops nothing: every frame, in order
+    assert got[0].net_index == 0 and any(r.carried > 0 for r in got) and all(r.net_index <= r.index for r in got)
+
+
+class FlakyFlow(DisFlow):
+    """Real DIS flow that raises on every second frame (a driver error, a frame it cannot take)."""
+
+    name = "flaky"
+    calls = raised = 0
+
+    def flow(self, current, reference):
+        FlakyFlow.calls += 1
+        if FlakyFlow.calls % 2 == 0:
+            FlakyFlow.raised += 1
+            raise DataError("the optical flow engine timed out")
+        return super().flow(current, reference)
+
+
+def test_a_flow_provider_that_raises_costs_frames_their_warp_not_the_stream(street, seg, monkeypatch):
+    monkeypatch.setitem(FLOW_PROVIDERS, "flaky", FlakyFlow)
+    monkeypatch.setattr(FlakyFlow, "calls", 0)
+    monkeypatch.setattr(FlakyFlow, "raised", 0)
+    path, _ = street
+    frames, lines = decoded_frames(path), []
+    slow = Segmenter(SlowBackend(seg.backend, 0.05))
+    stream = Stream(path, slow, options=StreamOptions(motion="flow:flaky", report_every=None), log=lines.append)
+    got = list(stream)
+    s = stream.stats()
+    assert [r.index for r in got] == list(range(FRAMES)) and s["frames_out"] == FRAMES  # it carried on
+    assert FlakyFlow.raised >= 3 and s["flow_errors"] == FlakyFlow.raised
+    failed = [r for r in got if r.carried > 0 and r.unreliable is None]
+    assert len(failed) == FlakyFlow.raised
+    for r in failed:  # the latest result as it was: the network's labels of the frame it ran on
+        assert r.warped == 0.0 and np.array_equal(r.labels, seg(frames[r.net_index]).labels)
+    assert any(r.carried > 0 and r.unreliable is not None for r in got)  # the other frames were warped
+    assert sum("the flow failed" in ln for ln in lines) == 1  # said once, then counted
+
+
+def test_scores_warp_needs_and_gets_the_models_scores(seg, tiny_onnx):
+    with pytest.raises(ConfigError, match="keeps its scores"):
+        Stream("synthetic://", seg, options=StreamOptions(motion="flow", motion_warp="scores"), log=None)
+    owned = Stream("synthetic://?size=64x96&frames=2&live=0", tiny_onnx, device="cpu", log=None,
+                   options=StreamOptions(motion="flow", motion_warp="scores"))
+    assert owned.segmenter.want_scores
+    owned.close()
+    slow = Segmenter(SlowBackend(seg.backend, 0.05), scores=True)
+    got = list(Stream("synthetic://?size=96x128&fps=60&loop=30", slow, log=None,
+                      options=StreamOptions(motion="flow", motion_warp="scores", max_frames=20)))
+    carried = [r for r in got if r.carried > 0 and r.unreliable is not None]
+    assert carried and all(r.result.scores.shape == (6, 64, 64) and r.labels.shape == (96, 128) for r in carried)
+
+
+def test_motion_options_that_cannot_apply_are_conflicts(seg):
+    with pytest.raises(ConfigError, match="StreamOptions.motion conflicts with StreamOptions.policy"):
+        StreamOptions(motion="flow", policy="all")
+    with pytest.raises(ConfigError, match="flow_size conflicts with StreamOptions.motion"):
+        StreamOptions(flow_size=128)
+    with pytest.raises(ConfigError, match="motion_warp conflicts"):
+        StreamOptions(motion_warp="scores")
+    with pytest.raises(ConfigError, match="did you mean 'dis'"):
+        StreamOptions(motion="flow:dsi")
+    # a flow the machine lacks fails before the model is opened (this model file does not exist)
+    with pytest.raises(ConfigError, match="flow provider nvof is not available here"):
+        Stream("synthetic://?size=32x48&frames=2&live=0", "missing.onnx", log=None,
+               options=StreamOptions(motion="flow:nvof"))

@@ -81,19 +81,39 @@ def _clean(x: float) -> float:
 
 def check_fits_nvinfer(meta: ModelMeta, path=None) -> None:
     """nvinfer feeds the engine normalised float planes and arg-maxes float scores itself, so a
-    graph that takes uint8 frames or ends in ArgMax does not fit; say which export flags do."""
+    graph that takes uint8 (or float16) frames or ends in ArgMax does not fit; say which export
+    flags do, and for another tool's graph the ``edgeseg meta`` option that picks a score output.
+    Probabilities (Softmax in the graph) fit: their argmax is the logits'."""
     bad = []
     if meta.input_dtype != "float32":
-        bad.append(f"input {meta.input_dtype} {meta.layout} (exported with --input uint8)")
-    if meta.output_kind != "logits":
-        bad.append(f"output {meta.output_kind} (exported with --output labels)")
+        bad.append(f"input {meta.input_dtype} {meta.layout} (exported with --input uint8)"
+                   if meta.input_dtype == "uint8" else f"input {meta.input_dtype}")
+    if meta.output_kind == "labels":
+        bad.append("output labels (exported with --output labels, or a graph that ends in ArgMax)")
     if bad:
         raise ConfigError("this model does not fit DeepStream's nvinfer", path=path,
-                          expected="float32 NCHW input and float logits out: nvinfer normalises the "
+                          expected="float32 NCHW input and float scores out: nvinfer normalises the "
                                    "frame itself and picks the class per pixel from the scores",
                           got="; ".join(bad),
                           fix="export again with `edgeseg export CHECKPOINT --input float --output logits`, "
-                              "then build the engine from that ONNX")
+                              "then build the engine from that ONNX; another tool's graph: pick its score "
+                              "output with `edgeseg meta MODEL --output NAME --output-kind logits` or export "
+                              "it without the ArgMax")
+
+
+def blob_name(meta: ModelMeta, output_name: str | None = None) -> str:
+    """``output-blob-names``: the output the meta chose (``output_name``); an explicit name that
+    differs from it is a conflict; with neither, edgeseg export's name ``logits``.
+
+    >>> blob_name(ModelMeta(model="m", classes=("a",), input_size=(8, 8), output_name="out"))
+    'out'
+    """
+    if output_name is not None and meta.output_name is not None and output_name != meta.output_name:
+        raise ConfigError("the output name conflicts with the one the meta chose",
+                          expected=f"output-blob-names {meta.output_name!r} (the meta's output_name)",
+                          got=f"output_name {output_name!r}",
+                          fix="drop output_name (the meta's is used), or fix the meta: edgeseg meta MODEL --output NAME")
+    return output_name if output_name is not None else meta.output_name or "logits"
 
 
 def _check_options(precision, batch_size, segmentation_threshold, gpu_id, output_name, input_shape, meta):
@@ -146,11 +166,13 @@ def _names(meta: ModelMeta) -> tuple[list[str], list[str]]:
 
 def nvinfer_config(meta: ModelMeta, *, engine: str, labels: str, onnx: str | None = None,
                    precision: str | None = None, batch_size: int = 1, input_shape=None,
-                   output_name: str = "logits", segmentation_threshold: float = 0.0, gpu_id: int = 0,
+                   output_name: str | None = None, segmentation_threshold: float = 0.0, gpu_id: int = 0,
                    renamed: tuple = ()) -> str:
     """The text of a Gst-nvinfer config (``[property]`` group) for a segmentation engine; paths as
-    given (nvinfer resolves relative ones against the config file's folder)."""
+    given (nvinfer resolves relative ones against the config file's folder). ``output_name``:
+    see :func:`blob_name`."""
     check_fits_nvinfer(meta)
+    output_name = blob_name(meta, output_name)
     _check_options(precision, batch_size, segmentation_threshold, gpu_id, output_name, input_shape, meta)
     h, w = meta.input_size
     if input_shape is not None:
@@ -210,8 +232,11 @@ def nvinfer_config(meta: ModelMeta, *, engine: str, labels: str, onnx: str | Non
         f"num-detected-classes={meta.num_classes}",
         f"output-blob-names={output_name}",
         "# nvinfer labels a pixel with its highest-scoring class only where that score is above",
-        "# segmentation-threshold (and above -1), else -1. The engine outputs logits, not probabilities:",
-        "# pixels whose best logit is at or below the threshold come out unlabelled (-1).",
+        *(["# segmentation-threshold (and above -1), else -1. The engine outputs probabilities (Softmax in",
+           "# the graph): a threshold in 0..1 leaves pixels whose best class is less likely unlabelled (-1)."]
+          if meta.output_kind == "probs" else
+          ["# segmentation-threshold (and above -1), else -1. The engine outputs logits, not probabilities:",
+           "# pixels whose best logit is at or below the threshold come out unlabelled (-1)."]),
         f"segmentation-threshold={float(segmentation_threshold)!r}",
     ]
     if renamed:
@@ -235,14 +260,15 @@ def _check_file(path, what: str) -> str:
 
 
 def write_deepstream(engine_path, meta: ModelMeta, onnx_path=None, out_dir=None, *, precision=None,
-                     batch_size: int | None = None, input_shape=None, output_name: str = "logits",
+                     batch_size: int | None = None, input_shape=None, output_name: str | None = None,
                      segmentation_threshold: float = 0.0, gpu_id: int = 0, log=None) -> dict[str, str]:
     """Write the DeepStream config, its labels file and segNet's labels/colors beside the engine
     (or in ``out_dir``); returns ``{"config", "deepstream_labels", "labels", "colors"}`` -> path.
 
     ``input_shape``: the engine's input (e.g. its profile's opt shape), for ``infer-dims`` and the
     default ``batch_size``; without it the meta's size and batch 1. ``precision``: the build's
-    (fp32 | fp16 | int8 | best), else the meta's, for ``network-mode``.
+    (fp32 | fp16 | int8 | best), else the meta's, for ``network-mode``. ``output_name``
+    (``output-blob-names``): None for the meta's chosen output (``logits`` when it names none).
     """
     engine_path = _check_file(engine_path, "engine")
     with open(engine_path, "rb") as f:
@@ -256,6 +282,7 @@ def write_deepstream(engine_path, meta: ModelMeta, onnx_path=None, out_dir=None,
     check_fits_nvinfer(meta, engine_path)
     if batch_size is None:
         batch_size = int(input_shape[0]) if input_shape is not None and len(tuple(input_shape)) == 4 else 1
+    output_name = blob_name(meta, output_name)
     _check_options(precision, batch_size, segmentation_threshold, gpu_id, output_name, input_shape, meta)
     out_dir = os.path.abspath(os.fspath(out_dir) if out_dir is not None else os.path.dirname(engine_path) or ".")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
@@ -287,4 +314,4 @@ def write_deepstream(engine_path, meta: ModelMeta, onnx_path=None, out_dir=None,
     return paths
 
 
-__all__ = ["Normalisation", "check_fits_nvinfer", "nvinfer_config", "nvinfer_normalisation", "write_deepstream"]
+__all__ = ["Normalisation", "blob_name", "check_fits_nvinfer", "nvinfer_config", "nvinfer_normalisation", "write_deepstream"]

@@ -9,7 +9,9 @@ docs/tensorrt_api.md. CUDA memory and streams come from :mod:`edgeseg.backends.t
 The sidecar (or a legacy file's header) is read and checked against the plan and against this
 TensorRT and GPU *before* the plan reaches TensorRT, so a truncated, foreign or mismatched file is
 a clear :class:`ModelError`, never a crash inside the deserializer. A plan without a sidecar
-(trtexec's) runs with ``meta=`` given; TensorRT then checks versions itself.
+(trtexec's) runs with ``meta=`` given; TensorRT then checks versions itself. The meta is checked
+against the engine's tensors as it opens (:func:`~edgeseg.backends.graph_check.check_graph`), and
+of several outputs only the meta's ``output_name`` (else the first) is copied back.
 
 >>> parse_device("cuda:1"), parse_device("auto")
 (1, 0)
@@ -38,6 +40,7 @@ from ...lazy import require
 from ...meta import ModelMeta, load_meta
 from ...utils.files import existing_file
 from ..base import Backend, TensorSpec
+from ..graph_check import check_graph
 from .cuda import CudaApi, CudaError, load_cuda
 
 SUPPORTED_MAJORS = (10, 11)
@@ -215,8 +218,9 @@ class TensorRTBackend(Backend):
                                      + ("; this plan has no sidecar, so edgeseg could not check its "
                                         "version first (version-compatible plans need one: edgeseg "
                                         "build --version-compatible)" if header is None else ""))
-            inputs, outputs = self._io_specs(trt, path, meta)
+            inputs, outputs, chosen = self._io_specs(trt, path, meta)
             super().__init__(meta, inputs, outputs, path)
+            self.output = chosen
             for i in range(streams):
                 context = self._engine.create_execution_context()
                 if context is None:
@@ -240,14 +244,8 @@ class TensorRTBackend(Backend):
             return TensorSpec(name, shape, np.dtype(trt.nptype(engine.get_tensor_dtype(name))).name)
 
         ins, outs = [spec(n) for n in inputs], [spec(n) for n in outputs]
-        integer = np.issubdtype(np.dtype(outs[0].dtype), np.integer)
-        if (meta.output_kind == "labels") != integer:
-            raise ModelError("the engine's output does not match its meta", path=path,
-                             expected=f"{meta.output_kind} ({'integer' if meta.output_kind == 'labels' else 'float'})",
-                             got=f"{outs[0].name} {outs[0].dtype} {outs[0].shape}",
-                             fix="rebuild the engine from the ONNX that carries this meta")
-        self._out_names = outputs
-        return ins, outs
+        # The one check both backends make; TensorRT may narrow int64 ArgMax ids to int32.
+        return ins, outs, check_graph(meta, ins, outs, path, exact_label_dtype=False)
 
     def _profile(self) -> list:
         """(min, opt, max) of the input in profile 0. A method, not a stored closure: a closure
@@ -291,7 +289,7 @@ class TensorRTBackend(Backend):
                 if not slot.context.execute_async_v3(slot.stream.handle):
                     raise ModelError("TensorRT could not enqueue the engine", path=self.path,
                                      got=self._logger.tail())
-                self._cuda.dtoh_async(slot.host_out, slot.dev_out[self._out_names[0]], slot.stream)
+                self._cuda.dtoh_async(slot.host_out, slot.dev_out[self.output.name], slot.stream)
         except BaseException:
             with self._lock:
                 slot.ticket = None
@@ -331,10 +329,10 @@ class TensorRTBackend(Backend):
             host = self._cuda.host_buffer(out_shape, spec.dtype)
             slot.dev_out[spec.name] = self._cuda.device_buffer(host.nbytes)
             ctx.set_tensor_address(spec.name, slot.dev_out[spec.name].ptr)
-            if spec.name == self._out_names[0]:
+            if spec.name == self.output.name:
                 slot.host_out = host
             else:
-                host.free()  # every output needs device memory; only the first comes back
+                host.free()  # every output needs device memory; only the chosen one comes back
         slot.shape = tuple(shape)
 
     # -- teardown ---------------------------------------------------------------------------

@@ -14,7 +14,8 @@ writes one for the network it parsed; the runtime deserializes nothing else (FAK
 TensorRT's b"ftrt", so a raw plan is told from an edgeseg-headered file as a real one is, and a
 headered file handed to the runtime fails as on TensorRT). A fake engine reads
 its input (float32, NCHW) from fake device memory and writes ``logits[c] = (c + 1) * x[c % 3]``, or
-their argmax as int32 labels (:func:`reference`).
+their argmax as int32 labels (:func:`reference`); a plan with more ``names`` has more outputs, each
+the negated logits (an auxiliary head whose argmax differs from the main one's).
 
 Every public name of the fake exists in the real TensorRT 10.16 and 11.4 APIs, except those in
 :data:`FAKE_ONLY`, which tests read to see what happened: test_api_surface.py checks it.
@@ -117,7 +118,7 @@ class IExecutionContext:
         return ok
 
     def get_tensor_shape(self, name):
-        return self._shape if name == self.engine._names[0] else self.engine._output_shape(self._shape)
+        return self._shape if name == self.engine._names[0] else self.engine._output_shape(self._shape, name)
 
     def set_tensor_address(self, name, ptr):
         self._addr[name] = ptr
@@ -126,17 +127,20 @@ class IExecutionContext:
     def execute_async_v3(self, stream_handle):
         engine = self.engine
         engine._rec(("execute_async_v3", stream_handle))
-        source, target = engine._names
+        source, target, *extra = engine._names
         x = MEMORY[self._addr[source]].view(np.float32).reshape(self._shape)
         out = reference(x, engine._spec["classes"], engine._spec["labels"])
         MEMORY[self._addr[target]][:] = out.reshape(-1).view(np.uint8)
+        for name in extra:  # further outputs (an "aux" head): negated logits, so their argmax differs
+            aux = -reference(x, engine._spec["classes"], False)
+            MEMORY[self._addr[name]][:] = aux.reshape(-1).view(np.uint8)
         return True
 
 
 class ICudaEngine:
     def __init__(self, spec, rec):
         self._spec, self._rec, self._names = spec, rec, tuple(spec["names"])
-        self.num_io_tensors = 2
+        self.num_io_tensors = len(self._names)  # the input, then one or more outputs
         self.num_layers = len(spec.get("build", {}).get("layers", ()))
 
     def get_tensor_name(self, i):
@@ -147,11 +151,12 @@ class ICudaEngine:
 
     def get_tensor_shape(self, name):
         shape = tuple(self._spec["input"])
-        return shape if name == self._names[0] else self._output_shape(shape)
+        return shape if name == self._names[0] else self._output_shape(shape, name)
 
-    def _output_shape(self, shape):
+    def _output_shape(self, shape, name=None):
         n, _, h, w = shape
-        return (n, h, w) if self._spec["labels"] else (n, self._spec["classes"], h, w)
+        labels = self._spec["labels"] and name in (None, self._names[1])
+        return (n, h, w) if labels else (n, self._spec["classes"], h, w)
 
     def get_tensor_dtype(self, name):
         return DataType.INT32 if name == self._names[1] and self._spec["labels"] else DataType.FLOAT

@@ -319,3 +319,27 @@ def test_real_export_output_name_and_dims_match_the_config(tiny_static, tmp_path
     assert props["output-blob-names"] == [o.name for o in model.graph.output]
     dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     assert props["infer-dims"] == dims[1:]
+
+
+# -- graphs edgeseg did not export ---------------------------------------------------------------
+def test_output_blob_is_the_output_the_meta_chose(engine):
+    """torchvision's graphs list 'aux' before 'out' in some exports: nvinfer must read 'out' then."""
+    meta = IMAGENET.replace(output_name="out")
+    assert parsed_config(write_deepstream(engine, meta)["config"])["output-blob-names"] == ["out"]
+    assert parsed_config(write_deepstream(engine, meta, output_name="out")["config"])["output-blob-names"] == ["out"]
+    with pytest.raises(ConfigError, match="conflict") as err:
+        write_deepstream(engine, meta, output_name="aux")
+    assert "'aux'" in str(err.value) and "'out'" in str(err.value)
+    assert parsed_config(write_deepstream(engine, IMAGENET)["config"])["output-blob-names"] == ["logits"]
+
+
+def test_probabilities_fit_nvinfer_and_the_threshold_note_says_so(engine):
+    with open(write_deepstream(engine, IMAGENET.replace(output_kind="probs"))["config"], encoding="utf-8") as f:
+        text = f.read()
+    assert "outputs probabilities" in text and "network-type=2" in text
+
+
+def test_a_foreign_labels_output_is_refused_with_the_meta_option_that_fits(engine):
+    with pytest.raises(ConfigError, match="does not fit DeepStream") as err:
+        write_deepstream(engine, IMAGENET.replace(output_kind="labels", output_name="output"))
+    assert "edgeseg meta" in str(err.value) and "--output NAME" in str(err.value)

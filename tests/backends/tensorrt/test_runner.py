@@ -94,8 +94,38 @@ def test_labels_engine(fake_trt, engine_path):
         out = b(x)
         assert out.dtype == np.int32 and out.shape == (1, 8, 8)
         np.testing.assert_array_equal(out, reference(x, 3, True))
-    with pytest.raises(ModelError, match="does not match its meta"):
+    with pytest.raises(ModelError, match="holds logits, but it is int32") as err:
         _open(engine_path(plan=fake_plan(labels=True)))  # meta says logits
+    assert "--output-kind labels" in str(err.value)
+    with pytest.raises(ModelError, match="holds class ids .labels., but it is float"):
+        _open(engine_path(plan=fake_plan()), meta=meta)  # a logits engine given a labels meta
+
+
+def test_the_meta_picks_one_of_several_outputs(fake_trt, engine_path):
+    """torchvision's graphs have 'out' and 'aux'; with 'aux' first only output_name gets the main head."""
+    plan = fake_plan(names=("input", "aux", "out"))
+    x = np.random.default_rng(2).normal(size=(1, 3, 8, 8)).astype(np.float32)
+    with _open(engine_path(plan=plan)) as b:   # no output_name: the first, as before
+        assert [o.name for o in b.outputs] == ["aux", "out"] and b.output.name == "aux"
+        np.testing.assert_array_equal(b(x), reference(x, 3, False))
+    with _open(engine_path(plan=plan), meta=META.replace(output_name="out")) as b:
+        assert b.output.name == "out"
+        np.testing.assert_array_equal(b(x), -reference(x, 3, False))   # the fake's second output
+        t = b.submit(x)
+        np.testing.assert_array_equal(b.collect(t), -reference(x, 3, False))
+    with pytest.raises(ModelError, match="names an output the graph does not have") as err:
+        _open(engine_path(plan=plan), meta=META.replace(output_name="logits"))
+    assert "'aux' (1x3x8x8 float32), 'out' (1x3x8x8 float32)" in str(err.value)
+    assert "--output NAME" in str(err.value)
+
+
+def test_a_meta_for_another_model_fails_when_the_engine_opens(fake_trt, engine_path):
+    with pytest.raises(ModelError, match="4 classes") as err:
+        _open(engine_path(), meta=META.replace(classes=("a", "b", "c", "d"), palette=()))
+    assert "--classes" in str(err.value)
+    with pytest.raises(ModelError, match="input size differs") as err:
+        _open(engine_path(), meta=META.replace(input_size=(16, 16)))
+    assert "--input-size 8x8" in str(err.value)
 
 
 def test_submit_collect_overlaps_two_streams(fake_trt, engine_path):

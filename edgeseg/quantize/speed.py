@@ -1,0 +1,172 @@
+"""FP32 against INT8 on the machine at hand, measured the way INT8 targets are judged: one
+process, the two models called alternately (call by call, same threads), in rounds; the figure
+is the median of the per-round ratios, so a shared machine's noise slows both alike.
+
+The verdict says which file to deploy here: INT8 when it is at least as fast as FP32
+(``speedup >= 1.0``), else FP32, in one line with both figures and the CPU.
+
+>>> import time
+>>> fast, slow = (lambda x: time.sleep(0.001)), (lambda x: time.sleep(0.003))
+>>> c = compare_interleaved(slow, fast, None, rounds=3, calls=2, warmup=0)
+>>> c.faster, c.speedup > 1.5, len(c.round_speedups)
+('int8', True, 3)
+>>> compare_interleaved(fast, slow, None, rounds=1, calls=2, warmup=0).verdict("m.onnx").startswith("INT8 is not faster")
+True
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..bench.latency import LatencyStats, stats_from_times
+from ..utils.progress import Progress
+
+MIN_SPEEDUP = 1.0  # INT8 is recommended when it is at least as fast as FP32 (then it is also 4x smaller)
+
+
+@dataclass(frozen=True)
+class SpeedComparison:
+    fp32: LatencyStats
+    int8: LatencyStats
+    speedup: float                      # median over rounds of FP32 p50 / INT8 p50
+    round_speedups: list = field(default_factory=list)
+    rounds: int = 0
+    calls: int = 0                      # timed calls of each model per round
+    threads: int | None = None
+    cpu: str = "this machine"
+
+    @property
+    def faster(self) -> str:
+        return "int8" if self.speedup >= MIN_SPEEDUP else "fp32"
+
+    def figures(self) -> str:
+        return (f"FP32 {self.fp32.p50_ms:.2f} ms, INT8 {self.int8.p50_ms:.2f} ms ({self.speedup:.2f}x, "
+                f"median of {self.rounds} interleaved rounds on {self.cpu}, "
+                f"{self.threads or 'default'} threads)")
+
+    def verdict(self, fp32_model: str = "the FP32 model") -> str:
+        """One line: which file to deploy on this machine, with both figures."""
+        if self.faster == "int8":
+            return f"INT8 is {self.speedup:.2f}x FP32 on this machine: {self.figures()}"
+        return (f"INT8 is not faster on this machine: {self.figures()}; "
+                f"use the FP32 model {fp32_model} instead")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.update(fp32=self.fp32.to_dict(), int8=self.int8.to_dict(), faster=self.faster)
+        return d
+
+
+def interleaved_times(fns, x, rounds: int, calls: int, warmup: int = 2, gap: float = 0.0,
+                      desc: str = "interleaved", file=None) -> list:
+    """``times[round][i]``: the ``calls`` per-call times (ms) of ``fns[i]``, called in turn.
+
+    ``gap`` seconds of idle before each call let the previous model's worker threads stop
+    spinning (needed between frameworks on 2 cores; two ONNX Runtime sessions share it fairly)."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn(x)
+    out = []
+    with Progress(rounds * calls, desc, file=file, unit="call") as bar:
+        for _ in range(rounds):
+            times = [[] for _ in fns]
+            for _ in range(calls):
+                for i, fn in enumerate(fns):
+                    if gap:
+                        time.sleep(gap)
+                    t0 = time.perf_counter()
+                    fn(x)
+                    times[i].append((time.perf_counter() - t0) * 1e3)
+                bar.update(1)
+            out.append(times)
+    return out
+
+
+def compare_interleaved(fp32, int8, x, *, rounds: int = 5, calls: int = 10, warmup: int = 2,
+                        gap: float = 0.0, threads: int | None = None, cpu: str | None = None,
+                        file=None) -> SpeedComparison:
+    """Time two callables on ``x`` interleaved; see the module docstring."""
+    per_round = interleaved_times([fp32, int8], x, rounds, calls, warmup, gap, "FP32 vs INT8", file)
+    ratios = [float(np.median(a) / np.median(b)) for a, b in per_round]
+    return SpeedComparison(stats_from_times([t for a, _ in per_round for t in a]),
+                           stats_from_times([t for _, b in per_round for t in b]),
+                           float(np.median(ratios)), ratios, rounds, calls, threads, cpu or cpu_name())
+
+
+def example_input(spec) -> np.ndarray:
+    """A fixed pseudo-random batch for a backend input spec (dynamic dimensions as 1)."""
+    shape = [d if isinstance(d, int) and d > 0 else 1 for d in spec.shape]
+    rng = np.random.default_rng(0)
+    if np.dtype(spec.dtype).kind == "u":
+        return rng.integers(0, 256, shape).astype(spec.dtype)
+    return rng.standard_normal(shape).astype(spec.dtype)
+
+
+def compare_models(fp32_path: str, int8_path: str, *, threads: int | None = None, rounds: int = 5,
+                   calls: int = 10, warmup: int = 2, gap: float = 0.0, meta=None, int8_meta=None,
+                   file=None) -> SpeedComparison:
+    """FP32 and INT8 ONNX files on ONNX Runtime's CPU provider, interleaved."""
+    from ..backends import load_backend
+    with load_backend(fp32_path, device="cpu", threads=threads, meta=meta) as a, \
+            load_backend(int8_path, device="cpu", threads=threads, meta=int8_meta) as b:
+        return compare_interleaved(a, b, example_input(a.inputs[0]), rounds=rounds, calls=calls,
+                                   warmup=warmup, gap=gap, threads=threads, file=file)
+
+
+def cpu_flags(path: str = "/proc/cpuinfo") -> set:
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def int8_isa(flags=None) -> str:
+    """The x86 int8 dot-product instructions ONNX Runtime's kernels can use here, in words.
+
+    >>> int8_isa({"avx2"}), int8_isa({"avx2", "avx512f", "avx512_vnni"}), int8_isa({"avx2", "amx_int8"})
+    ('AVX2, no VNNI', 'AVX-512 VNNI', 'AMX')
+    """
+    flags = cpu_flags() if flags is None else flags
+    if "amx_int8" in flags:
+        return "AMX"
+    if "avx512_vnni" in flags:
+        return "AVX-512 VNNI"
+    if "avx_vnni" in flags:
+        return "AVX-VNNI"
+    if "avx512f" in flags:
+        return "AVX-512, no VNNI"
+    if "avx2" in flags:
+        return "AVX2, no VNNI"
+    return "no AVX2" if flags else "unknown ISA"
+
+
+def cpu_name() -> str:
+    """``AMD EPYC (AVX2, no VNNI)``: the CPU model and its int8 instructions."""
+    from ..bench.device import cpu_model
+    return f"{cpu_model()} ({int8_isa()})"
+
+
+def speed_report(report: dict, fp32_path: str, int8_path: str, *, meta=None, int8_meta=None,
+                 threads: int | None = None, runs: int = 20, target: str = "cpu", file=None) -> str:
+    """Measure FP32 against INT8 here (``runs`` calls of each, in 5 interleaved rounds), fill the
+    quantize report's latency fields and, for the ``cpu`` target, which file to deploy; returns the
+    one line to log."""
+    rounds = min(5, runs)
+    c = compare_models(fp32_path, int8_path, threads=threads, rounds=rounds, calls=-(-runs // rounds),
+                       warmup=2, meta=meta, int8_meta=int8_meta, file=file)
+    report["fp32"]["latency"], report["int8"]["latency"] = c.fp32.to_dict(), c.int8.to_dict()
+    report["speedup"] = c.speedup
+    report["speed"] = c.to_dict()
+    report["latency_backend"] = "onnxruntime CPUExecutionProvider, FP32 and INT8 interleaved"
+    if target != "cpu":  # a TensorRT Q/DQ graph on ORT's CPU kernels says nothing about TensorRT
+        return f"ONNX Runtime CPU figures, for reference only (the {target} target is for {target}): {c.figures()}"
+    report["recommended"] = {"precision": c.faster, "model": int8_path if c.faster == "int8" else fp32_path,
+                             "why": c.verdict(fp32_path)}
+    return c.verdict(fp32_path)

@@ -1,0 +1,168 @@
+"""The cpu target's graph passes (edgeseg/quantize/cpu_graph.py), each on real ONNX Runtime sessions:
+exact where they claim to be, int8 where they claim to be, and absent from the tensorrt target."""
+
+import dataclasses
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edgeseg.meta import ModelMeta
+from edgeseg.quantize.api import quantize_model
+from edgeseg.quantize.calibration import CalibrationSet
+from edgeseg.quantize.cpu_graph import describe
+from edgeseg.quantize.float_rewrites import resize_after_conv, trim_padding_taps
+from edgeseg.quantize.ort_quantizer import compute_ranges, prepare_model, quantize_with_ranges
+from edgeseg.quantize.qdq_check import check_tensorrt_qdq
+from edgeseg.quantize.targets import TARGETS
+
+QUIET = {"bench_runs": 0, "log": lambda *a: None, "file": None}
+
+
+def _session(model_or_path, optimized=None):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.log_severity_level = 3
+    if optimized:
+        so.optimized_model_filepath = optimized
+    src = model_or_path.SerializeToString() if isinstance(model_or_path, onnx.ModelProto) else model_or_path
+    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+
+
+def _run(model_or_path, x):
+    s = _session(model_or_path)
+    return s.run(None, {s.get_inputs()[0].name: x})[0]
+
+
+def _model(nodes, inits, in_shape, out_channels, opset=17):
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    return onnx.shape_inference.infer_shapes(m)
+
+
+def test_trim_padding_taps_is_exact():
+    rng = np.random.default_rng(0)
+    w = {f"w{i}": rng.standard_normal((4, 4, 3, 3)).astype(np.float32) for i in range(3)}
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["a"], name="rate6", dilations=[6, 6], pads=[6] * 4),
+             helper.make_node("Conv", ["x", "w1"], ["b"], name="rate2", dilations=[2, 2], pads=[2] * 4),
+             helper.make_node("Conv", ["x", "w2"], ["c"], name="rate4", dilations=[4, 4], pads=[4] * 4),
+             helper.make_node("Sum", ["a", "b", "c"], ["y"], name="sum")]
+    model = _model(nodes, w, [1, 4, 8, 3], 4)  # H 8, W 3: rate 6 reads padding off centre in W only ...
+    x = rng.standard_normal((1, 4, 8, 3)).astype(np.float32)
+    before = _run(model, x)
+    assert trim_padding_taps(model) == ["rate6", "rate4"]  # ... rate 4 too; rate 2 reaches inside both ways
+    weights = {i.name: list(i.dims[2:]) for i in model.graph.initializer}
+    kernels = {n.name: weights[n.input[1]] for n in model.graph.node if n.op_type == "Conv"}
+    assert kernels == {"rate6": [3, 1], "rate2": [3, 3], "rate4": [3, 1]}
+    np.testing.assert_allclose(_run(model, x), before, rtol=1e-5, atol=1e-5)
+
+
+def test_resize_after_conv_is_exact_and_only_where_it_narrows():
+    rng = np.random.default_rng(3)
+    inits = {"w": rng.standard_normal((4, 16, 1, 1)).astype(np.float32), "b": rng.standard_normal(4).astype(np.float32),
+             "w3": rng.standard_normal((4, 16, 3, 3)).astype(np.float32), "sizes": np.array([1, 16, 12, 12], np.int64)}
+    nodes = [helper.make_node("Resize", ["x", "", "", "sizes"], ["r"], name="up", mode="linear",
+                              coordinate_transformation_mode="half_pixel"),
+             helper.make_node("Conv", ["r", "w", "b"], ["c"], name="score"),
+             helper.make_node("Resize", ["x", "", "", "sizes"], ["r3"], name="up3", mode="linear"),
+             helper.make_node("Conv", ["r3", "w3"], ["c3"], name="score3x3", pads=[1] * 4),
+             helper.make_node("Add", ["c", "c3"], ["y"], name="add")]
+    model = _model(nodes, inits, [1, 16, 5, 5], 4)
+    x = rng.standard_normal((1, 16, 5, 5)).astype(np.float32)
+    before = _run(model, x)
+    assert resize_after_conv(model, ["score", "score3x3"]) == ["score"]  # a 3x3 conv does not commute
+    order = [n.name for n in model.graph.node]
+    assert order.index("score") < order.index("up") and next(n for n in model.graph.node if n.name == "score").input[0] == "x"
+    np.testing.assert_allclose(_run(model, x), before, rtol=1e-4, atol=1e-4)
+
+
+def _hardswish_net(tmp_path):
+    """A float stem conv -> hard-swish (HardSigmoid + Mul, as ONNX Runtime inlines it) -> 1x1 conv."""
+    rng = np.random.default_rng(1)
+    inits = {"w0": rng.standard_normal((8, 3, 3, 3)).astype(np.float32) * 0.7, "b0": np.zeros(8, np.float32),
+             "w1": rng.standard_normal((8, 8, 3, 3)).astype(np.float32) * 0.3,
+             "w2": rng.standard_normal((4, 8, 1, 1)).astype(np.float32) * 0.3}
+    nodes = [helper.make_node("Conv", ["x", "w0", "b0"], ["c0"], name="/net/stem/Conv", pads=[1] * 4),
+             helper.make_node("Relu", ["c0"], ["r0"], name="/net/stem/Relu"),
+             helper.make_node("Conv", ["r0", "w1"], ["c1"], name="/net/block/Conv", pads=[1] * 4),
+             helper.make_node("HardSigmoid", ["c1"], ["hs"], name="/net/block/act/HardSwish/HardSigmoid",
+                              alpha=1 / 6, beta=0.5),
+             helper.make_node("Mul", ["c1", "hs"], ["h1"], name="/net/block/act/HardSwish/Mul"),
+             helper.make_node("Conv", ["h1", "w2"], ["y"], name="/net/head/Conv")]
+    path = str(tmp_path / "net.onnx")
+    onnx.save(_model(nodes, inits, [1, 3, 16, 16], 4), path)
+    meta = ModelMeta(model="net", classes=("a", "b", "c", "d"), input_size=(16, 16))
+    frames = np.random.default_rng(2).integers(0, 256, (8, 16, 16, 3)).astype(np.uint8)
+    return path, meta, CalibrationSet(frames, (16, 16), source="random")
+
+
+def test_int8_hardswish_runs_as_one_qlinearmul(tmp_path):
+    path, meta, calib = _hardswish_net(tmp_path)
+    prepared = prepare_model(path, str(tmp_path / "prepared.onnx"))
+    out = {}
+    for name, target in (("cpu", TARGETS["cpu"]), ("plain", dataclasses.replace(TARGETS["cpu"], passes=()))):
+        ranges = compute_ranges(prepared, calib, meta, "minmax", target, file=None)
+        out[name] = quantize_with_ranges(prepared, str(tmp_path / f"{name}.onnx"), ranges, "minmax", target)
+    g = onnx.load(out["cpu"]).graph
+    assert [n.op_type for n in g.node].count("Clip") == 1 and "HardSigmoid" not in [n.op_type for n in g.node]
+    # ONNX Runtime fuses the rewritten pattern into QLinearMul: no float HardSigmoid left to run.
+    _session(out["cpu"], optimized=str(tmp_path / "opt.onnx"))
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "opt.onnx")).graph.node]
+    assert "QLinearMul" in ops and "HardSigmoid" not in ops
+    # and it is as close to FP32 as the float path it replaces
+    x = np.concatenate([calib.tensors(meta, i, i + 1) for i in range(len(calib))])
+    ref = np.concatenate([_run(path, x[i:i + 1]) for i in range(len(x))])
+    err = {k: float(np.abs(np.concatenate([_run(p, x[i:i + 1]) for i in range(len(x))]) - ref).mean())
+           for k, p in out.items()}
+    assert err["cpu"] <= 1.5 * err["plain"] + 1e-6, err
+    assert err["cpu"] < 0.05 * float(np.abs(ref).mean()), err
+
+
+def test_cpu_graph_on_a_trained_model(tiny_onnx, tmp_path):
+    calib = CalibrationSet.load(_calib(tiny_onnx, tmp_path))
+    r = quantize_model(tiny_onnx, calib, str(tmp_path / "cpu.onnx"), target="cpu", method="percentile", **QUIET)
+    graph = r.report["graph"]
+    assert "/network/backbone.0/backbone.0.0/Conv" in graph["float_convs"]          # FP32 stem
+    assert {"/network/classifier/low_classifier/Conv", "/network/classifier/high_classifier/Conv"} \
+        <= set(graph["float_convs"])                                                  # FP32 class scores
+    # the Resizes on the score path (LR-ASPP's high branch upsampled into the class sum, and the
+    # resize to the output) stay float; nothing earlier does
+    assert set(graph["float_resizes"]) == {"/network/classifier/Resize", "/network/Resize"}
+    assert graph["int8_hardswish"] > 0
+    model = onnx.load(r.path)
+    assert not any(n.op_type == "QuantizeLinear" and n.input[0] == model.graph.input[0].name for n in model.graph.node)
+    assert describe(model) == graph
+    # As ONNX Runtime runs it: the stem a fused FP32 conv + hard-swish, the resize to the output in float.
+    opt = str(tmp_path / "opt.onnx")
+    _session(r.path, optimized=opt)
+    nodes = onnx.load(opt).graph.node
+    fused = [n for n in nodes if n.op_type == "Conv" and any(a.name == "activation" and a.s == b"HardSwish"
+                                                             for a in n.attribute)]
+    assert len(fused) == 1
+    assert not any(n.op_type == "DequantizeLinear" and "logits" in n.output[0] for n in nodes)
+
+
+def test_tensorrt_target_has_none_of_the_cpu_passes(tiny_onnx, tmp_path):
+    calib = CalibrationSet.load(_calib(tiny_onnx, tmp_path))
+    r = quantize_model(tiny_onnx, calib, str(tmp_path / "trt.onnx"), target="tensorrt", method="percentile", **QUIET)
+    model = onnx.load(r.path)
+    assert check_tensorrt_qdq(model).ok and "graph" not in r.report
+    assert not any(n.op_type == "Clip" for n in model.graph.node)
+    assert check_tensorrt_qdq(model).float_weights == []  # stem and class-score convs quantized too
+    assert any(n.op_type == "QuantizeLinear" and n.input[0] == model.graph.input[0].name for n in model.graph.node)
+
+
+def _calib(tiny_onnx, tmp_path) -> str:
+    path = str(tmp_path / "calib.npz")
+    if not os.path.exists(path):
+        from edgeseg.backends import load_backend
+        from edgeseg.quantize.calibration import build_calibration_set
+        with load_backend(tiny_onnx, device="cpu") as b, pytest.warns(UserWarning, match="calibration frames"):
+            build_calibration_set("synthetic", b.meta, 16, file=None).save(path)
+    return path
