@@ -198,8 +198,8 @@ def run_speed(a, work: str, log) -> list:
                    "model_bytes": {k: os.path.getsize(p) for k, p in paths.items()}}
             if a.fp32_rewritten:
                 row["fp32_rewritten_ms"] = timing["fp32_rewritten"]["p50_ms"]
-                row["speedup_vs_fp32_rewritten"] = float(np.median(
-                    np.array(timing["fp32_rewritten"]["round_medians_ms"]) / np.array(timing["int8"]["round_medians_ms"])))
+                rw, q = (np.array(timing[k]["round_medians_ms"]) for k in ("fp32_rewritten", "int8"))
+                row["speedup_vs_fp32_rewritten"] = float(np.median(rw / q))
             row.update(verdict(name, size, row["speedup"]))
             rows.append(row)
             log(f"    FP32 {row['fp32_ms']:.2f} ms, INT8 {row['int8_ms']:.2f} ms ({row['speedup']:.2f}x; plain Q/DQ "
@@ -211,13 +211,14 @@ def run_speed(a, work: str, log) -> list:
 
 def run_accuracy(a, work: str, log) -> list:
     """Train (or reuse) the two models, quantize, and score on 200 held-out scenes."""
+    import torch
+
     from edgeseg.backends import load_backend
     from edgeseg.data import open_dataset
     from edgeseg.evaluate import evaluate
     from edgeseg.export import export_onnx
     from edgeseg.quantize.calibration import build_calibration_set
     from edgeseg.train import TrainConfig, train
-    import torch
     torch.set_num_threads(a.train_threads)
     out = []
     with Progress(len(ACCURACY_RECIPES), "accuracy", unit="model", log_every=1.0) as bar:
@@ -317,7 +318,8 @@ def main(argv=None) -> int:
 
     def log(msg):
         print(msg, flush=True)
-    log(f"INT8 on the CPU: {len(a.models)} model(s) x {len(a.sizes)} size(s) on {cpu}, ONNX Runtime {dev['onnxruntime']}")
+    log(f"INT8 on the CPU: {len(a.models)} model(s) x {len(a.sizes)} size(s) on {cpu}, "
+        f"ONNX Runtime {dev['onnxruntime']}")
     rows = [] if a.no_speed else run_speed(a, work, log)
     accuracy = run_accuracy(a, work, log) if a.accuracy else None
     if rows:
@@ -331,8 +333,8 @@ def main(argv=None) -> int:
                         "weights": "untrained, BatchNorm statistics from 16 synthetic scenes",
                         "method": "percentile", "target": "cpu", "min_speedup": MIN_SPEEDUP},
            "command": " ".join(["python", *sys.argv]), "results": rows, "accuracy": accuracy}
-    out = a.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                                f"int8-cpu{'-accuracy' if a.no_speed else ''}-{device_slug(dev)}-{datetime.date.today()}.json")
+    name = f"int8-cpu{'-accuracy' if a.no_speed else ''}-{device_slug(dev)}-{datetime.date.today()}.json"
+    out = a.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", name)
     atomic_write_text(out, json.dumps(doc, indent=1))
     log(f"wrote {out}")
     return 0

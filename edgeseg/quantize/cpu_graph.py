@@ -25,7 +25,8 @@ Kept as measured (2 cores, ONNX Runtime 1.32, AVX2 without VNNI): int8 depthwise
 takes 0.8-1.0x FP32's depthwise time, but FP32 fuses the hard-swish into it where int8 runs
 Clip + QLinearMul after it; keeping depthwise, squeeze-excitation or whole hard-swish blocks in
 float lost more to the DequantizeLinear / Quantize / layout changes (NHWC int8 <-> NCHWc float)
-at each border than it won (0.84-0.93x against 1.14x for lraspp_mobilenet_v3_small at 512). Float nodes read the DequantizeLinear of their int8 input (their
+at each border than it won (0.84-0.93x against 1.14x for lraspp_mobilenet_v3_small at 512).
+Float nodes read the DequantizeLinear of their int8 input (their
 producer stays an int8 kernel) and float constants (:func:`.graph_edit.float_constants_for`).
 
 >>> from edgeseg.quantize.targets import TARGETS
@@ -128,7 +129,8 @@ def target_graph(model_path: str, target, out_path: str) -> str:
     if "trim_padding_taps" in target.passes:
         trim_padding_taps(model)
     if "float_tail" in target.passes:  # an upsampling before a class-score conv runs after it (exact)
-        resize_after_conv(model, [n.name for n in model.graph.node if n.op_type == "Conv" and n.name in tail_nodes(model)])
+        tail = set(tail_nodes(model))
+        resize_after_conv(model, [n.name for n in model.graph.node if n.op_type == "Conv" and n.name in tail])
     onnx.save(model, out_path)
     return out_path
 

@@ -3,8 +3,10 @@ own profiler, by kind (a depthwise, 1x1 or KxK convolution, FP32 or int8, with i
 activation; Quantize/Dequantize; Resize ...), for several models profiled in turn so they share
 the machine's noise. This is how the ``cpu`` target's graph passes were found (.cpu_graph).
 
->>> kind_of("QLinearConv", {"group": 96}, channels=96), kind_of("Conv", {"kernel_shape": [1, 1], "activation": b"HardSwish"})
-('QLinearConv depthwise', 'Conv 1x1 +HardSwish')
+>>> kind_of("QLinearConv", {"group": 96}, channels=96)
+'QLinearConv depthwise'
+>>> kind_of("Conv", {"kernel_shape": [1, 1], "activation": b"HardSwish"})
+'Conv 1x1 +HardSwish'
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def node_kinds(model) -> dict[str, str]:
     for n in model.graph.node:
         a = {x.name: onnx.helper.get_attribute_value(x) for x in n.attribute}
         channels = None
-        w = n.input[3] if n.op_type == "QLinearConv" and len(n.input) > 3 else (n.input[1] if len(n.input) > 1 else None)
+        w_index = 3 if n.op_type == "QLinearConv" else 1  # QLinearConv: x, x_scale, x_zero_point, w, ...
+        w = n.input[w_index] if len(n.input) > w_index else None
         if n.op_type in _CONVS and w in inits and len(inits[w]) == 4:
             channels = inits[w][1] * int(a.get("group", 1))
             a.setdefault("kernel_shape", inits[w][2:])

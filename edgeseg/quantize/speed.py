@@ -10,7 +10,8 @@ The verdict says which file to deploy here: INT8 when it is at least as fast as 
 >>> c = compare_interleaved(slow, fast, None, rounds=3, calls=2, warmup=0)
 >>> c.faster, c.speedup > 1.5, len(c.round_speedups)
 ('int8', True, 3)
->>> compare_interleaved(fast, slow, None, rounds=1, calls=2, warmup=0).verdict("m.onnx").startswith("INT8 is not faster")
+>>> slower = compare_interleaved(fast, slow, None, rounds=1, calls=2, warmup=0)
+>>> slower.verdict("m.onnx").startswith("INT8 is not faster")
 True
 """
 

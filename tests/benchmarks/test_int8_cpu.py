@@ -42,7 +42,8 @@ def test_quick_run_writes_every_field(tmp_path, capsys):
     assert int8_cpu.main(["--quick", "--out", str(out), "--workdir", str(tmp_path / "work")]) == 0
     doc = json.loads(out.read_text())
     assert doc["benchmark"] == "int8_cpu" and doc["accuracy"] is None
-    assert doc["device"]["cpu_model"] and doc["device"]["int8_isa"] and doc["cpu"].startswith(doc["device"]["cpu_model"])
+    dev = doc["device"]
+    assert dev["cpu_model"] and dev["int8_isa"] and doc["cpu"].startswith(f"{dev['cpu_model']} ({dev['int8_isa']})")
     assert doc["settings"]["rounds"] == 2 and doc["settings"]["threads"] == 2
     [row] = doc["results"]
     assert row["model"] == "lraspp_mobilenet_v3_small" and row["size"] == [64, 64]

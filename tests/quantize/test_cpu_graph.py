@@ -78,7 +78,8 @@ def test_resize_after_conv_is_exact_and_only_where_it_narrows():
     before = _run(model, x)
     assert resize_after_conv(model, ["score", "score3x3"]) == ["score"]  # a 3x3 conv does not commute
     order = [n.name for n in model.graph.node]
-    assert order.index("score") < order.index("up") and next(n for n in model.graph.node if n.name == "score").input[0] == "x"
+    score = next(n for n in model.graph.node if n.name == "score")
+    assert order.index("score") < order.index("up") and score.input[0] == "x"
     np.testing.assert_allclose(_run(model, x), before, rtol=1e-4, atol=1e-4)
 
 

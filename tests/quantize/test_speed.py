@@ -57,5 +57,6 @@ def test_quantize_reports_what_to_deploy_here(tiny_onnx, tmp_path):
     assert said == [rec["why"]]
     if speed["faster"] == "fp32":
         assert "use the FP32 model" in rec["why"]
-    md = open(r.report_paths[1]).read()
+    with open(r.report_paths[1]) as f:
+        md = f.read()
     assert f"deploy here: **{rec['precision'].upper()}**" in md and "interleaved" in md
