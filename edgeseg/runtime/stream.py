@@ -503,34 +503,35 @@ class Stream:
             return self.segmenter.colorize(result)
         return image
 
+    def _decoded(self, item):
+        """(frame, SegResult, timings) of one network output: smoothed, decoded, timed."""
+        frame, out, timings = item
+        t0 = time.perf_counter()
+        result = self.segmenter.postprocess(self.smoother(out), frame.image.shape)
+        timings["postprocess"] = 1e3 * (time.perf_counter() - t0)
+        return frame, result, timings
+
     def _post_loop(self) -> None:
-        seg = self.segmenter
         while True:
             item = self._get(self._q_post)
             if item is _END:
                 break
-            frame, out, timings = item
-            t0 = time.perf_counter()
-            result = seg.postprocess(self.smoother(out), frame.image.shape)
+            frame, result, timings = self._decoded(item)
             t1 = time.perf_counter()
             image = self._render(frame.image, result)
-            timings.update(postprocess=1e3 * (t1 - t0), render=1e3 * (time.perf_counter() - t1))
+            timings["render"] = 1e3 * (time.perf_counter() - t1)
             if not self._put(self._q_sink, StreamResult(frame, result.labels, image, result, timings)):
                 return
         self._put(self._q_sink, _END)
 
     # -- motion: the network's results published, every frame warped, drawn -------------------
     def _publish_loop(self) -> None:
-        seg = self.segmenter
         try:
             while True:
                 item = self._get(self._q_post)
                 if item is _END:
                     break
-                frame, out, timings = item
-                t0 = time.perf_counter()
-                result = seg.postprocess(self.smoother(out), frame.image.shape)
-                timings["postprocess"] = 1e3 * (time.perf_counter() - t0)
+                frame, result, timings = self._decoded(item)
                 self.motion.publish(frame.index, frame.image, result)
                 for stage, ms in timings.items():  # the network's stages; each output frame records its own
                     self._stats.record(stage, ms)
