@@ -133,8 +133,10 @@ def _nonfinite_activation(model_path: str, tensor: str, image: int) -> ModelErro
                           "it again from a good checkpoint")
 
 
+# Softmax/LogSoftmax: a graph-final one stays float (final_softmax.py), so the scores it reads are
+# the class scores whose range must not be clipped.
 _PASS_THROUGH = {"Resize", "Upsample", "Add", "Sum", "Identity", "Transpose", "Reshape", "Concat",
-                 "Slice", "Squeeze", "Unsqueeze", "Flatten"}
+                 "Slice", "Squeeze", "Unsqueeze", "Flatten", "Softmax", "LogSoftmax"}
 
 
 def logit_tensors(model_path: str) -> set[str]:

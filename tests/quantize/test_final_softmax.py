@@ -60,3 +60,12 @@ def test_unnamed_final_softmax_stays_float_and_the_rest_is_int8(tmp_path, target
     classifier = producer[softmax.input[0]]
     assert producer[classifier.input[0]].op_type == "DequantizeLinear"
     assert r.meta.precision == "int8" and r.meta.output_kind == "probs"
+
+
+def test_scores_behind_a_final_softmax_keep_their_full_range(tmp_path):
+    # The no-clip rule for class scores walks back from the outputs; a final Softmax must not stop
+    # it, or the scores the kept-float Softmax reads would be percentile-clipped.
+    from edgeseg.quantize.ort_quantizer import logit_tensors
+    logits = logit_tensors(_unnamed_probs_graph(tmp_path / "p.onnx"))
+    assert {"probs", "scores"} <= logits
+    assert "b" not in logits
