@@ -20,7 +20,9 @@ traceback only with ``--debug`` or ``EDGESEG_DEBUG=1``); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
+import signal
 import sys
 import traceback
 
@@ -105,8 +107,20 @@ def _debug_wanted(argv: list[str]) -> tuple[bool, list[str]]:
     return wanted or env, [a for a in argv if a != "--debug"]
 
 
+def _stacks_on_sigusr1() -> None:
+    """``kill -USR1 PID`` prints every thread's stack to stderr and the command goes on: a stream
+    stuck on a camera driver or a full disk can be asked where it waits without being killed."""
+    if not hasattr(signal, "SIGUSR1"):  # Windows
+        return
+    try:
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    except (AttributeError, ValueError, OSError, RuntimeError):
+        pass  # stderr without a file descriptor (an embedding host, a captured test): nothing to print to
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    _stacks_on_sigusr1()
     debug, argv = _debug_wanted(argv)
     parser = build_parser(only=_command_in(argv) or "")
     args = parser.parse_args(argv)

@@ -50,7 +50,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
                    help="accuracy budget in mIoU points (0..100): keep sensitive layers float until it fits")
     p.add_argument("--keep-float", default="", help="comma-separated node names to keep float")
     p.add_argument("--threads", type=int_at_least(1), help="ONNX Runtime threads for scoring and latency (>= 1)")
-    p.add_argument("--bench-runs", type=int_at_least(0), default=20, help="latency runs per variant (0: skip)")
+    p.add_argument("--bench-runs", type=int_at_least(0), default=20, help="latency runs per variant, FP32 and INT8 interleaved on this machine (0: skip); with --target cpu the plain Q/DQ graph is timed against the cpu passes too and the faster written")
     p.add_argument("--out", type=output_file, help="output .onnx (default <model>.<target>.int8.onnx)")
     add_meta_args(p)
 

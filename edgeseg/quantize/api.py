@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..backends import load_backend
 from ..backends.onnx_file import load_onnx
@@ -24,6 +24,8 @@ from .budget import fit_budget, group_nodes
 from .calibration import CalibrationSet, class_histogram, load_or_build
 from .cpu_graph import describe as describe_graph
 from .final_softmax import keep_final_softmax_float
+from .graph_pick import describe as describe_choice
+from .graph_pick import time_graphs
 from .ort_quantizer import compute_ranges, prepare_model, quantizable_nodes, quantize_with_ranges, range_summary
 from .qdq_check import check_tensorrt_qdq
 from .report import write_report
@@ -109,7 +111,9 @@ def quantize_model(model_path: str, calib, out: str | None = None, *, method: st
 
     With ``val`` (a data spec or reader) FP32 and INT8 are scored with the shared metrics; with
     ``max_miou_drop`` (mIoU points) too, the most sensitive layer groups are kept in float until
-    the drop fits. ``keep_float`` names nodes to keep float from the start.
+    the drop fits. ``keep_float`` names nodes to keep float from the start. With ``bench_runs``
+    FP32 and INT8 are timed here (interleaved) and, for the ``cpu`` target, its graph against the
+    plain Q/DQ graph: the faster one is written (``report["graph_choice"]``, :mod:`.graph_pick`).
 
     ``meta``: a ModelMeta or a meta JSON path that supplies the meta of a graph edgeseg did not
     export (or overrides the file's); it is checked against the graph, calibration preprocesses
@@ -206,6 +210,24 @@ def quantize_model(model_path: str, calib, out: str | None = None, *, method: st
                                       "steps": [{"group": g, "miou": m} for g, m in res.steps]})
                 log(("within budget" if res.within_budget else "NOT within budget: no gain left")
                     + f" with {len(res.float_groups)} group(s) in float: {res.float_groups}")
+
+        if tgt.passes and quant is not None and bench_runs:  # the passes do not pay on every CPU (graph_pick.py)
+            plain = quantize_with_ranges(prepared, os.path.join(tmp, "int8_plain.onnx"), ranges, method,
+                                         replace(tgt, passes=()), [*float_softmax, *report["float_nodes"]])
+            choice = time_graphs(qpath, plain, meta=meta, threads=threads, runs=bench_runs, file=file)
+            if choice["chosen"] == "plain" and val_data is not None:
+                plain_rep = score(plain, val_data)
+                choice["plain_miou"] = plain_rep.miou
+                if max_miou_drop is not None and 100 * (fp_rep.miou - plain_rep.miou) > max_miou_drop:
+                    choice.update(chosen="cpu", kept_for=f"its mIoU drop is over the {max_miou_drop} point budget")
+                else:
+                    q_rep = plain_rep
+            log(describe_choice(choice))
+            if choice["chosen"] == "plain":
+                qpath = plain
+                if q_rep is not None:
+                    log(f"mIoU of the plain graph {100 * q_rep.miou:.2f} (drop {100 * (fp_rep.miou - q_rep.miou):.2f} points)")
+            report["graph_choice"] = choice
 
         precision = "mixed" if report["float_nodes"] else "int8"
         qmeta = meta.replace(precision=precision, provenance={

@@ -40,6 +40,11 @@ def markdown(report: dict) -> str:
         lines.append(f"- graph for ONNX Runtime CPU: {len(graph['float_convs'])} FP32 conv(s) (stem and class "
                      f"scores), {len(graph['float_resizes'])} FP32 resize(s), {graph['int8_hardswish']} int8 "
                      f"hard-swish, {graph['trimmed_convs']} dilated conv(s) trimmed to their live taps")
+    choice = report.get("graph_choice")
+    if choice:
+        which = "the plain Q/DQ graph" if choice["chosen"] == "plain" else "the cpu target's passes"
+        lines.append(f"- graph written: {which} (plain {choice['plain_ms']:.2f} ms, cpu passes "
+                     f"{choice['cpu_ms']:.2f} ms here, {choice['plain_speedup']:.2f}x)")
     rec = report.get("recommended")
     if rec:
         lines.append(f"- deploy here: **{rec['precision'].upper()}** `{rec['model']}`: {rec['why']}")

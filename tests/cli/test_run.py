@@ -49,7 +49,13 @@ def test_service_stop_signals_drain_and_close_the_video(tiny_onnx, tmp_path, sig
             if line.startswith("stream:"):
                 break
         proc.send_signal(sig)
-        rest = proc.communicate(timeout=60)[0]
+        try:
+            rest = proc.communicate(timeout=60)[0]
+        except subprocess.TimeoutExpired:  # say where it hangs: edgeseg prints its threads' stacks on SIGUSR1
+            proc.send_signal(signal.SIGUSR1)
+            time.sleep(2)
+            proc.kill()
+            pytest.fail(f"edgeseg run did not stop within 60 s of signal {sig}:\n{proc.communicate()[0][-6000:]}")
     finally:
         proc.kill()
     assert proc.returncode == 128 + sig, rest
@@ -57,6 +63,33 @@ def test_service_stop_signals_drain_and_close_the_video(tiny_onnx, tmp_path, sig
     stats = json.loads(stats_path.read_text())
     assert stats["frames_out"] == stats["frames_in"] > 0
     assert cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT) == stats["frames_out"]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="no SIGUSR1 on this platform")
+def test_sigusr1_prints_every_threads_stack_and_the_stream_goes_on(tiny_onnx, tmp_path):
+    stats_path = tmp_path / "stats.json"
+    proc = subprocess.Popen([sys.executable, "-m", "edgeseg", "run", "synthetic://?size=64x96&fps=30", "--model",
+                             tiny_onnx, "--device", "cpu", "--report-every", "0.3", "--stats-json", str(stats_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("stream:"):
+                break
+        proc.send_signal(signal.SIGUSR1)
+        seen = []
+        for line in proc.stdout:  # the dump, then the stream's next report: it was not stopped
+            seen.append(line)
+            if line.startswith("stream:"):
+                break
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=60)[0]
+    finally:
+        proc.kill()
+    dump = "".join(seen)
+    assert dump.count("Thread 0x") >= 5, dump  # main + the stream's stages
+    assert "_capture_loop" in dump and "_sink_loop" in dump, dump
+    assert proc.returncode == 128 + signal.SIGTERM, rest
+    assert json.loads(stats_path.read_text())["frames_out"] > 0
 
 
 def test_stop_signals_are_restored_and_inherited_ignores_kept():
