@@ -44,7 +44,7 @@ setup(
     include_package_data=True,
     install_requires=["numpy>=1.22", "opencv-python>=4.5"],
     extras_require=extras,
-    entry_points={"console_scripts": ["edgeseg=edgeseg.cli:main"]},
+    entry_points={"console_scripts": ["edgeseg=edgeseg.cli:console_main"]},
     classifiers=["Programming Language :: Python :: 3",
                  "Topic :: Scientific/Engineering :: Image Recognition"],
 )

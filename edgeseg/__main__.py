@@ -1,5 +1,5 @@
 """``python -m edgeseg`` is the ``edgeseg`` command (and what ``torchrun -m edgeseg`` runs)."""
 
-from .cli import main
+from .cli import console_main
 
-raise SystemExit(main())
+raise SystemExit(console_main())

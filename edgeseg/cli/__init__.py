@@ -118,9 +118,15 @@ def _stacks_on_sigusr1() -> None:
         pass  # stderr without a file descriptor (an embedding host, a captured test): nothing to print to
 
 
+def console_main() -> int:
+    """The ``edgeseg`` program (console script, ``python -m edgeseg``): :func:`main` plus what only a
+    whole process should set up. A host that calls main() keeps its own signals and stderr."""
+    _stacks_on_sigusr1()
+    return main()
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    _stacks_on_sigusr1()
     debug, argv = _debug_wanted(argv)
     parser = build_parser(only=_command_in(argv) or "")
     args = parser.parse_args(argv)

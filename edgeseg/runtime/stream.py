@@ -50,6 +50,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..preprocess import check_frame
+from ..utils.signals import ctrl_c_noticed, take_interrupt
 from . import deprecated
 from .flow import open_flow
 from .motion import MotionCompensator, parse_motion
@@ -248,19 +249,22 @@ class Stream:
 
     def run(self) -> dict:
         """Process until the source ends, ``max_frames``, ``stop()`` or Ctrl-C; returns ``stats()``."""
-        self.start()
-        try:
-            self._wait()
-        except KeyboardInterrupt:
-            self.interrupted = True
-            self.log("stream: interrupted, draining frames in flight (Ctrl-C again to abort)")
-            self.stop()
+        take_interrupt()  # one noticed before this stream ran is not for it
+        with ctrl_c_noticed():
+            self.start()
             try:
-                self._wait()
+                self._wait(interruptible=True)
             except KeyboardInterrupt:
-                self._abort.set()
-        finally:
-            self.close()
+                take_interrupt()  # this one, raised as well as noticed
+                self.interrupted = True
+                self.log("stream: interrupted, draining frames in flight (Ctrl-C again to abort)")
+                self.stop()
+                try:
+                    self._wait(interruptible=True)
+                except KeyboardInterrupt:
+                    self._abort.set()
+            finally:
+                self.close()
         return self.stats()
 
     def __iter__(self):
@@ -363,11 +367,15 @@ class Stream:
         self.close()
 
     # -- stages -----------------------------------------------------------------------------
-    def _wait(self) -> None:
-        """Join the stage threads in short steps, so Ctrl-C reaches the main thread."""
+    def _wait(self, interruptible: bool = False) -> None:
+        """Join the stage threads in short steps, so Ctrl-C reaches the main thread; with
+        ``interruptible`` a Ctrl-C or stop signal whose KeyboardInterrupt a finaliser swallowed
+        is raised here (utils/signals.py)."""
         for t in self._threads:
             while t.is_alive():
                 t.join(0.1)
+                if interruptible and take_interrupt():
+                    raise KeyboardInterrupt
 
     def _guard(self, fn):
         def run():

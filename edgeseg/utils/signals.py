@@ -21,6 +21,49 @@ import signal
 import threading
 
 
+# Set by every handler here before it raises. A KeyboardInterrupt raised while the main thread
+# runs a finaliser (a __del__, a weakref callback, the garbage collector) is printed as "Exception
+# ignored" and lost; a wait loop that checks this flag still sees the signal (a stream that once
+# ran on after SIGHUP, CI 2026-12-02, and after Ctrl-C, CI 2026-12-03).
+_noticed = threading.Event()
+
+
+def take_interrupt() -> bool:
+    """True once for each stop signal or Ctrl-C that a handler here received since the last call."""
+    if _noticed.is_set():
+        _noticed.clear()
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def ctrl_c_noticed():
+    """Within the block Ctrl-C raises KeyboardInterrupt as Python's default handler does, and
+    :func:`take_interrupt` also sees it. Does nothing outside the main thread or where the host
+    installed its own SIGINT handler.
+
+    >>> with ctrl_c_noticed():
+    ...     signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    True
+    >>> signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    True
+    """
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def handler(_signum, _frame):
+        _noticed.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class Received:
     """The stop signal that arrived, if any (``signum``), and the exit status it calls for."""
 
@@ -47,6 +90,7 @@ def stop_signals_interrupt(names=("SIGTERM", "SIGHUP")):
 
     def handler(signum, _frame):
         got.signum = signum
+        _noticed.set()
         raise KeyboardInterrupt
 
     previous = {}

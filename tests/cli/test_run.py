@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import cv2
@@ -90,6 +91,23 @@ def test_sigusr1_prints_every_threads_stack_and_the_stream_goes_on(tiny_onnx, tm
     assert "_capture_loop" in dump and "_sink_loop" in dump, dump
     assert proc.returncode == 128 + signal.SIGTERM, rest
     assert json.loads(stats_path.read_text())["frames_out"] > 0
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed one, on purpose
+def test_a_ctrl_c_lost_in_a_finaliser_is_still_noticed():
+    from edgeseg.utils.signals import ctrl_c_noticed, take_interrupt
+
+    class SlowToDie:
+        def __del__(self):
+            time.sleep(1)  # the signal arrives here; its KeyboardInterrupt is "ignored"
+
+    take_interrupt()
+    with ctrl_c_noticed():
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+        x = SlowToDie()
+        del x  # no KeyboardInterrupt comes out of this line
+        assert take_interrupt() and not take_interrupt()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_stop_signals_are_restored_and_inherited_ignores_kept():
