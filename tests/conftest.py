@@ -26,5 +26,18 @@ def tiny_onnx(tiny_run, tmp_path_factory):
     return str(out)
 
 
+@pytest.fixture
+def default_sigint():
+    """Ctrl-C raising KeyboardInterrupt for the test, as in a terminal: a shell that starts pytest
+    in the background (``cmd &`` without job control) hands it SIGINT ignored, and then a test
+    that sends itself SIGINT would wait for ever (the CI runs of 2026-12-03 did)."""
+    import signal
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def pytest_report_header(config):
     return f"edgeseg tests; CPU threads available: {os.cpu_count()}"

@@ -20,7 +20,6 @@ import contextlib
 import signal
 import threading
 
-
 # Set by every handler here before it raises. A KeyboardInterrupt raised while the main thread
 # runs a finaliser (a __del__, a weakref callback, the garbage collector) is printed as "Exception
 # ignored" and lost; a wait loop that checks this flag still sees the signal (a stream that once

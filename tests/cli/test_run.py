@@ -94,7 +94,7 @@ def test_sigusr1_prints_every_threads_stack_and_the_stream_goes_on(tiny_onnx, tm
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed one, on purpose
-def test_a_ctrl_c_lost_in_a_finaliser_is_still_noticed():
+def test_a_ctrl_c_lost_in_a_finaliser_is_still_noticed(default_sigint):
     from edgeseg.utils.signals import ctrl_c_noticed, take_interrupt
 
     class SlowToDie:

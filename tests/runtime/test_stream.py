@@ -175,7 +175,7 @@ def test_a_stream_whose_every_sink_fails_stops_with_an_error_naming_them(seg):
     assert not any(t.is_alive() for t in stream._threads)
 
 
-def test_ctrl_c_drains_closes_the_file_and_prints_stats(seg, tmp_path):
+def test_ctrl_c_drains_closes_the_file_and_prints_stats(seg, tmp_path, default_sigint):
     out = tmp_path / "live.mp4"
     lines = []
     stream = Stream("synthetic://?size=64x96&fps=30", seg, f"file://{out}", StreamOptions(policy="latest"),
@@ -192,7 +192,7 @@ def test_ctrl_c_drains_closes_the_file_and_prints_stats(seg, tmp_path):
                                                               for ln in lines)
 
 
-def test_ctrl_c_whose_exception_a_finaliser_swallowed_still_drains(seg, tmp_path):
+def test_ctrl_c_whose_exception_a_finaliser_swallowed_still_drains(seg, tmp_path, default_sigint):
     # Python prints "Exception ignored" for a KeyboardInterrupt raised inside a __del__ or a GC
     # callback; the handler noticed the signal all the same, and that is what the wait loop reads
     from edgeseg.utils import signals
