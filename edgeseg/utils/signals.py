@@ -22,8 +22,8 @@ import threading
 
 # Set by every handler here before it raises. A KeyboardInterrupt raised while the main thread
 # runs a finaliser (a __del__, a weakref callback, the garbage collector) is printed as "Exception
-# ignored" and lost; a wait loop that checks this flag still sees the signal (a stream that once
-# ran on after SIGHUP, CI 2026-12-02, and after Ctrl-C, CI 2026-12-03).
+# ignored" and lost; a wait loop that checks this flag still sees the signal (the likely cause of a
+# CI run of 2026-12-02 where `edgeseg run` ran on after SIGHUP).
 _noticed = threading.Event()
 
 
