@@ -106,10 +106,10 @@ def train_checkpoint(model: str, work: str, quick: bool) -> str:
 
     stages = [((128, 128), 1, 48, 8, 5e-3, 0)] if quick else RECIPES[model]
     ckpt = None
+    # a stage's folder names it and every stage before it, so a changed recipe never reuses a checkpoint
+    tags = ["quick"] if quick else [f"{z[0][0]}x{z[0][1]}-{z[1]}x{z[2]}-lr{z[4]:g}-s{z[5]}" for z in stages]
     for k, (size, epochs, scenes, val, lr, seed) in enumerate(stages):
-        tag = "quick" if quick else f"{size[0]}x{size[1]}-{epochs}x{scenes}-s{seed}"
-        out = os.path.join(work, f"train-{model}-" + "-then-".join(
-            [f"{z[0][0]}x{z[1]}x{z[2]}" for z in stages[:k]] + [tag]))
+        out = os.path.join(work, f"train-{model}-" + "-then-".join(tags[:k + 1]))
         done = os.path.join(out, "best.pt")
         if not os.path.exists(done):
             print(f"training {model} (stage {k + 1}/{len(stages)}): {scenes} scenes at {size[0]}x{size[1]}, "

@@ -28,10 +28,8 @@ def pick(p50_ms: dict, plain_speedup: float) -> dict:
 
 def time_graphs(cpu_path: str, plain_path: str, *, meta, threads: int | None, runs: int, file=None) -> dict:
     """Both INT8 graphs on ONNX Runtime's CPU provider, interleaved call by call like FP32 vs INT8."""
-    from .speed import compare_models
-    rounds = min(5, runs)
-    c = compare_models(cpu_path, plain_path, threads=threads, rounds=rounds, calls=-(-runs // rounds), warmup=2,
-                       meta=meta, int8_meta=meta, file=file)
+    from .speed import compare_runs
+    c = compare_runs(cpu_path, plain_path, runs, threads=threads, meta=meta, int8_meta=meta, file=file)
     out = pick({"cpu": c.fp32.p50_ms, "plain": c.int8.p50_ms}, c.speedup)
     out.update(rounds=c.rounds, round_speedups=list(c.round_speedups), cpu=c.cpu)
     return out

@@ -154,14 +154,19 @@ def cpu_name() -> str:
     return f"{cpu_model()} ({int8_isa()})"
 
 
+def compare_runs(a_path: str, b_path: str, runs: int, **kw) -> SpeedComparison:
+    """``compare_models`` with ``runs`` calls of each model spread over up to 5 interleaved rounds:
+    the schedule of every quantize-time timing (FP32 vs INT8, and the cpu target's two graphs)."""
+    rounds = min(5, runs)
+    return compare_models(a_path, b_path, rounds=rounds, calls=-(-runs // rounds), warmup=2, **kw)
+
+
 def speed_report(report: dict, fp32_path: str, int8_path: str, *, meta=None, int8_meta=None,
                  threads: int | None = None, runs: int = 20, target: str = "cpu", file=None) -> str:
     """Measure FP32 against INT8 here (``runs`` calls of each, in 5 interleaved rounds), fill the
     quantize report's latency fields and, for the ``cpu`` target, which file to deploy; returns the
     one line to log."""
-    rounds = min(5, runs)
-    c = compare_models(fp32_path, int8_path, threads=threads, rounds=rounds, calls=-(-runs // rounds),
-                       warmup=2, meta=meta, int8_meta=int8_meta, file=file)
+    c = compare_runs(fp32_path, int8_path, runs, threads=threads, meta=meta, int8_meta=int8_meta, file=file)
     report["fp32"]["latency"], report["int8"]["latency"] = c.fp32.to_dict(), c.int8.to_dict()
     report["speedup"] = c.speedup
     report["speed"] = c.to_dict()

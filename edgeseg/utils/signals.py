@@ -27,6 +27,12 @@ import threading
 _noticed = threading.Event()
 
 
+def _interrupt():
+    """What each handler here ends with: note the signal, then raise as Ctrl-C does."""
+    _noticed.set()
+    raise KeyboardInterrupt
+
+
 def take_interrupt() -> bool:
     """True once for each stop signal or Ctrl-C that a handler here received since the last call."""
     if _noticed.is_set():
@@ -52,11 +58,7 @@ def ctrl_c_noticed():
         yield
         return
 
-    def handler(_signum, _frame):
-        _noticed.set()
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: _interrupt())
     try:
         yield
     finally:
@@ -89,8 +91,7 @@ def stop_signals_interrupt(names=("SIGTERM", "SIGHUP")):
 
     def handler(signum, _frame):
         got.signum = signum
-        _noticed.set()
-        raise KeyboardInterrupt
+        _interrupt()
 
     previous = {}
     for name in names:
