@@ -17,10 +17,13 @@ the same Q/DQ graph without the cpu target's graph passes (what that command wro
 ``fp32_rewritten`` is the FP32 graph with the cpu target's exact float rewrites (dilated taps that
 only read padding dropped, an upsampling moved after its class-score conv), which FP32 could have
 too: INT8 against it separates what int8 buys from what the rewrites buy.
-FP32, plain, INT8 and rewritten FP32 sessions, with the same ``--threads``, are called in turn, call by call,
-for ``--rounds`` rounds of ``--calls`` calls; a round's ratio is FP32's median over the variant's
-median, and the figure is the median of the rounds' ratios. ONNX Runtime's profiler, the three
-sessions again in turn, gives the top ops of each. The CPU model and its int8 instructions (VNNI
+FP32, plain, INT8 and rewritten FP32 sessions, with the same ``--threads``, are timed in turn in one
+process for ``--rounds`` rounds; in a round each session runs one block of ``--calls`` calls after
+0.1 s idle and an untimed call (``edgeseg.quantize.speed.interleaved_times``: call by call, the
+other sessions' spinning ONNX Runtime worker threads ran against each call on 2 cores and
+doubled both latencies). A round's ratio is FP32's median over the variant's median, and the
+figure is the median of the rounds' ratios. ONNX Runtime's profiler, each session in its own
+block, gives the top ops of each. The CPU model and its int8 instructions (VNNI
 or not) are named with every figure.
 
 ``--accuracy`` trains lraspp_mobilenet_v3_small and deeplabv3_mobilenet_v3_large at 256x256 with
@@ -119,7 +122,7 @@ def quantize_pair(fp32: str, calib, meta, work: str, stem: str, threads) -> tupl
 
 
 def time_variants(paths: dict, threads, rounds: int, calls: int, warmup: int, gap: float) -> dict:
-    """Interleaved timing of FP32 and the INT8 variants; ratios against FP32 per round."""
+    """FP32 and the INT8 variants timed in alternating blocks; ratios against FP32 per round."""
     from edgeseg.backends import load_backend
     from edgeseg.quantize.speed import example_input
     names = list(paths)
@@ -269,7 +272,7 @@ def table(rows, cpu: str) -> str:
         lines.append(f"{r['model']:<34} {r['size'][0]:>3}x{r['size'][1]:<3} {r['fp32_ms']:>9.2f} {r['int8_ms']:>9.2f} "
                      f"{r['speedup']:>5.2f}x {r['plain_ms']:>9.2f} {r['plain_speedup']:>5.2f}x "
                      f"{_x(r.get('speedup_vs_fp32_rewritten')):>7}  {tgt}")
-    lines.append("ratio = FP32 / INT8, median of per-round ratios (interleaved); plain = the Q/DQ graph before "
+    lines.append("ratio = FP32 / INT8, median of per-round ratios (alternating blocks); plain = the Q/DQ graph before "
                  "the cpu target's graph passes; FP32rw = INT8 against FP32 with the same exact float rewrites")
     return "\n".join(lines)
 

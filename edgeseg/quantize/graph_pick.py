@@ -27,7 +27,7 @@ def pick(p50_ms: dict, plain_speedup: float) -> dict:
 
 
 def time_graphs(cpu_path: str, plain_path: str, *, meta, threads: int | None, runs: int, file=None) -> dict:
-    """Both INT8 graphs on ONNX Runtime's CPU provider, interleaved call by call like FP32 vs INT8."""
+    """Both INT8 graphs on ONNX Runtime's CPU provider, in alternating blocks like FP32 vs INT8."""
     from .speed import compare_runs
     c = compare_runs(cpu_path, plain_path, runs, threads=threads, meta=meta, int8_meta=meta, file=file)
     out = pick({"cpu": c.fp32.p50_ms, "plain": c.int8.p50_ms}, c.speedup)

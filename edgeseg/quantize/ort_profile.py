@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import defaultdict
 
 import numpy as np
@@ -59,8 +60,9 @@ def node_kinds(model) -> dict[str, str]:
 
 
 def profile_models(paths, runs: int = 10, threads: int | None = None, warmup: int = 3, file=None) -> list[dict]:
-    """ORT profiles of ``paths`` (sessions called in turn, ``runs`` timed runs each): for each,
-    ``{"model", "run_ms" (median), "ops": {kind: {"ms": per run, "nodes": n}}}``, ops by time."""
+    """ORT profiles of ``paths`` (each session's ``warmup`` + ``runs`` runs in one block, after an
+    idle that lets the previous session's worker threads stop spinning: see :mod:`.speed`): for
+    each, ``{"model", "run_ms" (median), "ops": {kind: {"ms": per run, "nodes": n}}}``, ops by time."""
     ort = require("onnxruntime", "profiling")
     onnx = require("onnx")
     with private_tempdir("edgeseg-profile-") as tmp:
@@ -75,13 +77,14 @@ def profile_models(paths, runs: int = 10, threads: int | None = None, warmup: in
             so.log_severity_level = 3
             sessions.append(ort.InferenceSession(p, so, providers=["CPUExecutionProvider"]))
         spec = sessions[0].get_inputs()[0]
-        from .speed import example_input
+        from .speed import SETTLE_S, example_input
         x = example_input(_Spec(spec))
-        with Progress(warmup + runs, "profile", file=file, unit="run") as bar:
-            for _ in range(warmup + runs):
-                for s in sessions:
+        with Progress((warmup + runs) * len(sessions), "profile", file=file, unit="run") as bar:
+            for s in sessions:
+                time.sleep(SETTLE_S)
+                for _ in range(warmup + runs):
                     s.run(None, {s.get_inputs()[0].name: x})
-                bar.update(1)
+                    bar.update(1)
         out = []
         for i, (p, s) in enumerate(zip(paths, sessions)):
             with open(s.end_profiling()) as f:

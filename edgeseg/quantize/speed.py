@@ -1,16 +1,24 @@
 """FP32 against INT8 on the machine at hand, measured the way INT8 targets are judged: one
-process, the two models called alternately (call by call, same threads), in rounds; the figure
-is the median of the per-round ratios, so a shared machine's noise slows both alike.
+process, the two models timed in turn (same threads), in rounds; the figure is the median of the
+per-round ratios, so a shared machine's noise slows both alike.
+
+Each round times each model as one block of back-to-back calls, the way a camera loop calls its
+model, after ``settle`` seconds idle and an untimed call. Alternating call by call measured
+something else: after a call, ONNX Runtime's worker threads spin for tens of milliseconds
+(``session.intra_op.allow_spinning``, on by default), and on 2 cores the other session's
+spinning thread ran against every call: deeplabv3_mobilenet_v3_large at 512x512 took 77 ms FP32
+and 45 ms INT8 that way (1.70x) against 40 and 21 ms in blocks (1.83x), the same as each model
+timed alone in its own process (38 and 21 ms, 1.84x; AMD EPYC, AVX-512 VNNI, 2 cores).
 
 The verdict says which file to deploy here: INT8 when it is at least as fast as FP32
 (``speedup >= 1.0``), else FP32, in one line with both figures and the CPU.
 
 >>> import time
 >>> fast, slow = (lambda x: time.sleep(0.001)), (lambda x: time.sleep(0.003))
->>> c = compare_interleaved(slow, fast, None, rounds=3, calls=2, warmup=0)
+>>> c = compare_interleaved(slow, fast, None, rounds=3, calls=2, warmup=0, settle=0)
 >>> c.faster, c.speedup > 1.5, len(c.round_speedups)
 ('int8', True, 3)
->>> slower = compare_interleaved(fast, slow, None, rounds=1, calls=2, warmup=0)
+>>> slower = compare_interleaved(fast, slow, None, rounds=1, calls=2, warmup=0, settle=0)
 >>> slower.verdict("m.onnx").startswith("INT8 is not faster")
 True
 """
@@ -61,36 +69,53 @@ class SpeedComparison:
         return d
 
 
-def interleaved_times(fns, x, rounds: int, calls: int, warmup: int = 2, gap: float = 0.0,
-                      desc: str = "interleaved", file=None) -> list:
-    """``times[round][i]``: the ``calls`` per-call times (ms) of ``fns[i]``, called in turn.
+# Idle before each timed block: ONNX Runtime's worker threads spun for up to ~60 ms after a call
+# here (2 cores, ORT 1.32); a model started sooner shares its cores with them.
+SETTLE_S = 0.1
 
-    ``gap`` seconds of idle before each call let the previous model's worker threads stop
-    spinning (needed between frameworks on 2 cores; two ONNX Runtime sessions share it fairly)."""
+
+def interleaved_times(fns, x, rounds: int, calls: int, warmup: int = 2, gap: float = 0.0,
+                      desc: str = "interleaved", file=None, settle: float = SETTLE_S) -> list:
+    """``times[round][i]``: the ``calls`` per-call times (ms) of ``fns[i]``; each round times each
+    function in turn as one block of ``calls`` calls, after ``settle`` seconds idle and one
+    untimed call (see the module docstring for why not call by call).
+
+    ``gap`` seconds of idle before each timed call as well, for callables whose threads spin
+    between their own calls in a way a camera loop would not see (none of ONNX Runtime's).
+
+    >>> order = []
+    >>> t = interleaved_times([lambda x: order.append("a"), lambda x: order.append("b")], None,
+    ...                       rounds=2, calls=3, warmup=1, settle=0)
+    >>> "".join(order), [len(r[0]) for r in t]
+    ('abaaaabbbbaaaabbbb', [3, 3])
+    """
     for _ in range(warmup):
         for fn in fns:
             fn(x)
     out = []
-    with Progress(rounds * calls, desc, file=file, unit="call") as bar:
+    with Progress(rounds * calls * len(fns), desc, file=file, unit="call") as bar:
         for _ in range(rounds):
             times = [[] for _ in fns]
-            for _ in range(calls):
-                for i, fn in enumerate(fns):
+            for i, fn in enumerate(fns):
+                if settle:
+                    time.sleep(settle)
+                fn(x)  # the first call after idle wakes the thread pool: not what a stream sees
+                for _ in range(calls):
                     if gap:
                         time.sleep(gap)
                     t0 = time.perf_counter()
                     fn(x)
                     times[i].append((time.perf_counter() - t0) * 1e3)
-                bar.update(1)
+                    bar.update(1)
             out.append(times)
     return out
 
 
 def compare_interleaved(fp32, int8, x, *, rounds: int = 5, calls: int = 10, warmup: int = 2,
                         gap: float = 0.0, threads: int | None = None, cpu: str | None = None,
-                        file=None) -> SpeedComparison:
-    """Time two callables on ``x`` interleaved; see the module docstring."""
-    per_round = interleaved_times([fp32, int8], x, rounds, calls, warmup, gap, "FP32 vs INT8", file)
+                        file=None, settle: float = SETTLE_S) -> SpeedComparison:
+    """Time two callables on ``x`` in alternating blocks; see the module docstring."""
+    per_round = interleaved_times([fp32, int8], x, rounds, calls, warmup, gap, "FP32 vs INT8", file, settle)
     ratios = [float(np.median(a) / np.median(b)) for a, b in per_round]
     return SpeedComparison(stats_from_times([t for a, _ in per_round for t in a]),
                            stats_from_times([t for _, b in per_round for t in b]),

@@ -1,10 +1,12 @@
 """FP32 vs INT8 on this machine (edgeseg/quantize/speed.py): interleaved timing, the one-line verdict,
 and quantize's report saying which file to deploy."""
 
+import time
+
 import pytest
 
 from edgeseg.bench.latency import stats_from_times
-from edgeseg.quantize.speed import SpeedComparison, compare_interleaved, int8_isa
+from edgeseg.quantize.speed import SpeedComparison, compare_interleaved, int8_isa, interleaved_times
 
 
 def _comparison(fp32_ms, int8_ms, ratios):
@@ -24,13 +26,27 @@ def test_verdict_says_when_int8_is_not_faster_and_what_to_use():
     assert slow.to_dict()["faster"] == "fp32" and slow.to_dict()["fp32"]["p50_ms"] == 2.62
 
 
-def test_calls_alternate_and_the_figure_is_the_median_round():
+def test_models_alternate_in_blocks_and_the_figure_is_the_median_round():
     order = []
     c = compare_interleaved(lambda x: order.append("fp32"), lambda x: order.append("int8"), None,
-                            rounds=3, calls=4, warmup=1)
-    assert order == ["fp32", "int8"] * (1 + 3 * 4)
+                            rounds=3, calls=4, warmup=1, settle=0)
+    # one warm-up call each, then per round a block of each: one untimed call and 4 timed ones
+    assert order == ["fp32", "int8"] + (["fp32"] * 5 + ["int8"] * 5) * 3
     assert len(c.round_speedups) == 3 and c.calls == 4 and c.fp32.runs == 12
     assert c.speedup == sorted(c.round_speedups)[1]
+
+
+def test_each_block_starts_after_the_settle_idle():
+    # The idle is what lets the other model's ONNX Runtime worker threads stop spinning.
+    stamps = []
+    interleaved_times([lambda x: stamps.append(("a", time.perf_counter())),
+                       lambda x: stamps.append(("b", time.perf_counter()))], None,
+                      rounds=2, calls=2, warmup=0, settle=0.05)
+    starts = [i for i in range(1, len(stamps)) if stamps[i][0] != stamps[i - 1][0]]
+    assert len(starts) == 3 and [n for n, _ in stamps[:3]] == ["a"] * 3
+    for i in starts:
+        assert stamps[i][1] - stamps[i - 1][1] >= 0.05
+    assert all(stamps[i][1] - stamps[i - 1][1] < 0.05 for i in range(1, len(stamps)) if i not in starts)
 
 
 def test_isa_names_vnni_or_its_absence():
