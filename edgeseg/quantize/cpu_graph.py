@@ -10,7 +10,10 @@ target uses none of them.
 pass                    why
 ======================  ===================================================================
 ``trim_padding_taps``   exact: dilated taps that only read padding are dropped before
-                        quantization (:mod:`.float_rewrites`); QLinearConv multiplies them
+                        quantization, and a convolution whose taps read padding for part of
+                        its output is split into blocks that read only the input
+                        (:mod:`.float_rewrites`): QLinearConv multiplies the padding, where
+                        FP32's NCHWc convolution skips it
 ``float_stem``          the first convolution (3 input channels) and its activation stay
                         FP32: int8 im2col over 3 channels ran 1.5x slower than FP32's fused
                         NCHWc conv + hard-swish, and the input Quantize + Transpose go away
@@ -44,8 +47,10 @@ producer stays an int8 kernel) and float constants (:func:`.graph_edit.float_con
 
 from __future__ import annotations
 
+import re
+
 from ..lazy import require
-from .float_rewrites import name_unnamed_nodes, resize_after_conv, trim_padding_taps
+from .float_rewrites import name_unnamed_nodes, resize_after_conv, split_padding_taps, trim_padding_taps
 from .graph_edit import float_constants_for
 from .hardswish import int8_hardswish
 
@@ -136,6 +141,7 @@ def target_graph(model_path: str, target, out_path: str) -> str:
     name_unnamed_nodes(model)
     if "trim_padding_taps" in target.passes:
         trim_padding_taps(model)
+        split_padding_taps(model)
     if "float_tail" in target.passes:  # an upsampling before a class-score conv runs after it (exact)
         tail = set(tail_nodes(model))
         resize_after_conv(model, [n.name for n in model.graph.node if n.op_type == "Conv" and n.name in tail])
@@ -180,7 +186,9 @@ def describe(model) -> dict:
             "float_resizes": [n.name for n in g.node if n.op_type in ("Resize", "Upsample") and float_data(n)],
             "int8_hardswish": sum(n.op_type == "Clip" and len(n.input) > 1 and n.input[1] in inits
                                   and inits[n.input[1]].data_type == 2 for n in g.node),  # uint8 Clip
-            "trimmed_convs": sum(n.op_type == "Conv" and "_trimmed" in n.input[1] for n in g.node)}
+            "trimmed_convs": sum(n.op_type == "Conv" and "_trimmed" in n.input[1] for n in g.node),
+            "split_convs": len({n.name.rsplit("/tapblock", 1)[0] for n in g.node
+                                if n.op_type in ("Conv", "QLinearConv") and re.search(r"/tapblock\d+$", n.name)})}
 
 
 def _reads_float_output(n, g) -> bool:

@@ -37,6 +37,7 @@ from ..utils.progress import STDERR, Progress
 from .calibration import CalibrationSet
 from .cpu_graph import finish_graph, policy_float_nodes, target_graph
 from .graph_edit import float_inputs_for
+from .float_rewrites import blocks_of, tied_tensors
 from .hardswish import hardswish_inputs, widen_for_clip
 from .ranges import RangeCollector
 from .targets import QuantTarget
@@ -93,8 +94,10 @@ def compute_ranges(model_path: str, calib: CalibrationSet, meta: ModelMeta, meth
     cm = _METHODS(q)[method]
     with private_tempdir("edgeseg-calib-") as tmp, _quiet():
         graph = target_graph(model_path, target, os.path.join(tmp, "graph.onnx"))
-        hardswish = (hardswish_inputs(require("onnx").load(graph, load_external_data=False))
-                     if "int8_hardswish" in target.passes else {})
+        graph_model = require("onnx").load(graph, load_external_data=False)
+        hardswish = hardswish_inputs(graph_model) if "int8_hardswish" in target.passes else {}
+        tied = tied_tensors(graph_model)
+        del graph_model
         # The Entropy calibrator's augmentation outputs full tensors (MinMax's only reductions).
         calibrator = q.create_calibrator(Path(graph), _quant_ops(),
                                          augmented_model_path=os.path.join(tmp, "augmented.onnx"),
@@ -115,10 +118,17 @@ def compute_ranges(model_path: str, calib: CalibrationSet, meta: ModelMeta, meth
                 bar.update(1)
         del calibrator, session
     logits = logit_tensors(model_path)
-    data = {}
+    found = {}
     for n, c in collectors.items():
         # Clipping logits makes the top classes saturate to the same value and tie at argmax.
-        lo, hi = c.range("minmax" if n in logits else method, percentile=percentile)
+        found[n] = c.range("minmax" if n in logits else method, percentile=percentile)
+    for group in tied:  # a split convolution's blocks: one scale, so their Concat only copies
+        group = [n for n in group if n in found]
+        if group:
+            whole = found[group[0]]  # the range of the convolution as one, whose output it is
+            found.update({n: whole for n in group})
+    data = {}
+    for n, (lo, hi) in found.items():
         if n in hardswish:  # let hard-swish run as an int8 Clip (see .hardswish)
             lo, hi = widen_for_clip(lo, hi, *hardswish[n])
         data[n] = q.calibrate.TensorData(lowest=np.array(lo, np.float32), highest=np.array(hi, np.float32))
@@ -177,6 +187,8 @@ def quantize_with_ranges(model_path: str, out_path: str, ranges, method: str, ta
     with private_tempdir("edgeseg-quant-") as tmp:
         graph = target_graph(model_path, target, os.path.join(tmp, "graph.onnx"))
         float_model = onnx.load(graph) if target.passes else None
+        if float_model is not None:  # a convolution the passes split is kept float as its blocks
+            nodes_to_exclude = blocks_of(float_model, nodes_to_exclude)
         policy = [n for n in policy_float_nodes(float_model, target) if n not in nodes_to_exclude] \
             if float_model is not None else []
         cache = ranges_cache or os.path.join(tmp, "ranges.json")

@@ -14,7 +14,7 @@ from edgeseg.meta import ModelMeta
 from edgeseg.quantize.api import quantize_model
 from edgeseg.quantize.calibration import CalibrationSet
 from edgeseg.quantize.cpu_graph import describe
-from edgeseg.quantize.float_rewrites import resize_after_conv, trim_padding_taps
+from edgeseg.quantize.float_rewrites import resize_after_conv, split_padding_taps, tied_tensors, trim_padding_taps
 from edgeseg.quantize.ort_quantizer import compute_ranges, prepare_model, quantize_with_ranges
 from edgeseg.quantize.qdq_check import check_tensorrt_qdq
 from edgeseg.quantize.targets import TARGETS
@@ -63,6 +63,32 @@ def test_trim_padding_taps_is_exact():
     np.testing.assert_allclose(_run(model, x), before, rtol=1e-5, atol=1e-5)
 
 
+def test_split_padding_taps_is_exact_and_only_where_taps_read_padding():
+    rng = np.random.default_rng(4)
+    w = {f"w{i}": rng.standard_normal((6, 5, 3, 3)).astype(np.float32) for i in range(4)}
+    w["b0"] = rng.standard_normal(6).astype(np.float32)
+    w["lo"], w["hi"] = np.array(0, np.float32), np.array(6, np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w0", "b0"], ["a"], name="rate4", dilations=[4, 4], pads=[4] * 4),
+             helper.make_node("Relu", ["a"], ["ar"], name="rate4/relu"),
+             helper.make_node("Conv", ["x", "w1"], ["b"], name="rate5", dilations=[5, 5], pads=[5] * 4),
+             helper.make_node("Clip", ["b", "lo", "hi"], ["bc"], name="rate5/clip"),
+             helper.make_node("Conv", ["x", "w2"], ["c"], name="rate3", dilations=[3, 3], pads=[3] * 4),
+             helper.make_node("Conv", ["x", "w3"], ["d"], name="plain3x3", pads=[1] * 4),
+             helper.make_node("Sum", ["ar", "bc", "c", "d"], ["y"], name="sum")]
+    model = _model(nodes, w, [1, 5, 9, 8], 6)  # rate 4 and 5 on a 9x8 map: most taps read padding
+    x = rng.standard_normal((1, 5, 9, 8)).astype(np.float32)
+    before = _run(model, x)
+    assert split_padding_taps(model) == ["rate4", "rate5", "rate3"]  # a 3x3 at rate 1 reads inside: kept
+    ops = [n.op_type for n in model.graph.node]
+    # rate 4 on 8 columns: no column reads both outer taps, so 3 x 2 blocks; the others 3 x 3
+    assert ops.count("Conv") == 6 + 9 + 9 + 1 and ops.count("Relu") == 6 and ops.count("Clip") == 9
+    assert not any(n.name in ("rate4", "rate5", "rate3", "rate4/relu", "rate5/clip") for n in model.graph.node)
+    np.testing.assert_allclose(_run(model, x), before, rtol=1e-5, atol=1e-5)
+    # every block of one split with its row concatenations and the output: one range each
+    groups = {g[0]: len(g) for g in tied_tensors(model)}
+    assert groups == {"ar": 6 + 3 + 1, "bc": 13, "c": 13}
+
+
 def test_resize_after_conv_is_exact_and_only_where_it_narrows():
     rng = np.random.default_rng(3)
     inits = {"w": rng.standard_normal((4, 16, 1, 1)).astype(np.float32), "b": rng.standard_normal(4).astype(np.float32),
@@ -101,6 +127,55 @@ def _hardswish_net(tmp_path):
     meta = ModelMeta(model="net", classes=("a", "b", "c", "d"), input_size=(16, 16))
     frames = np.random.default_rng(2).integers(0, 256, (8, 16, 16, 3)).astype(np.uint8)
     return path, meta, CalibrationSet(frames, (16, 16), source="random")
+
+
+def _aspp_net(tmp_path):
+    """A 1x1 stem -> a rate-6 3x3 conv + Relu on a 12x12 map (an ASPP branch) -> 1x1 scores."""
+    rng = np.random.default_rng(5)
+    inits = {"w0": rng.standard_normal((8, 3, 1, 1)).astype(np.float32),
+             "w1": rng.standard_normal((8, 8, 3, 3)).astype(np.float32) * 0.3, "b1": np.full(8, 0.1, np.float32),
+             "w2": rng.standard_normal((4, 8, 1, 1)).astype(np.float32) * 0.3}
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["s"], name="/net/stem/Conv"),
+             helper.make_node("Conv", ["s", "w1", "b1"], ["a"], name="/net/aspp/Conv", dilations=[6, 6], pads=[6] * 4),
+             helper.make_node("Relu", ["a"], ["r"], name="/net/aspp/Relu"),
+             helper.make_node("Conv", ["r", "w2"], ["y"], name="/net/head/Conv")]
+    path = str(tmp_path / "aspp.onnx")
+    onnx.save(_model(nodes, inits, [1, 3, 12, 12], 4), path)
+    meta = ModelMeta(model="aspp", classes=("a", "b", "c", "d"), input_size=(12, 12))
+    frames = np.random.default_rng(6).integers(0, 256, (8, 12, 12, 3)).astype(np.uint8)
+    return path, meta, CalibrationSet(frames, (12, 12), source="random")
+
+
+def test_split_blocks_share_one_scale_and_can_stay_float(tmp_path):
+    path, meta, calib = _aspp_net(tmp_path)
+    prepared = prepare_model(path, str(tmp_path / "prepared.onnx"))
+    ranges = compute_ranges(prepared, calib, meta, "minmax", TARGETS["cpu"], file=None)
+    out = quantize_with_ranges(prepared, str(tmp_path / "cpu.onnx"), ranges, "minmax", TARGETS["cpu"])
+    plain_target = dataclasses.replace(TARGETS["cpu"], passes=())
+    plain = quantize_with_ranges(prepared, str(tmp_path / "plain.onnx"),
+                                 compute_ranges(prepared, calib, meta, "minmax", plain_target, file=None),
+                                 "minmax", plain_target)
+    _session(out, optimized=str(tmp_path / "opt.onnx"))
+    g = onnx.load(str(tmp_path / "opt.onnx")).graph
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    ops = [n.op_type for n in g.node]
+    # rate 6 on 12 rows: rows 0-5 read taps 1-2, rows 6-11 taps 0-1: 2 x 2 blocks, 2 row concats + 1
+    assert ops.count("QLinearConv") == 4 + 1 and ops.count("QLinearConcat") == 3
+    for n in g.node:
+        if n.op_type == "QLinearConcat":  # y_scale, y_zp, then (x, scale, zp) per input: all one scale
+            scales = {float(inits[n.input[i]]) for i in [0] + list(range(3, len(n.input), 3))}
+            assert len(scales) == 1, n.name
+    x = np.concatenate([calib.tensors(meta, i, i + 1) for i in range(len(calib))])
+    ref = np.concatenate([_run(path, x[i:i + 1]) for i in range(len(x))])
+    err = {k: float(np.abs(np.concatenate([_run(p, x[i:i + 1]) for i in range(len(x))]) - ref).mean())
+           for k, p in (("cpu", out), ("plain", plain))}
+    assert err["cpu"] <= 1.5 * err["plain"] + 1e-6, err
+    # kept float by the name it had before the split (the accuracy budget names it so): all its blocks
+    kept = quantize_with_ranges(prepared, str(tmp_path / "kept.onnx"), ranges, "minmax", TARGETS["cpu"],
+                                ["/net/aspp/Conv"])
+    blocks = [n for n in onnx.load(kept).graph.node if n.name.startswith("/net/aspp/Conv/tapblock")]
+    assert len(blocks) == 4 and all(n.op_type == "Conv" for n in blocks)
+    np.testing.assert_allclose(_run(kept, x[:1]), ref[:1], atol=0.1 * float(np.abs(ref).max()))
 
 
 def test_int8_hardswish_runs_as_one_qlinearmul(tmp_path):
