@@ -30,13 +30,15 @@ Clip + QLinearMul after it; keeping depthwise, squeeze-excitation or whole hard-
 float lost more to the DequantizeLinear / Quantize / layout changes (NHWC int8 <-> NCHWc float)
 at each border than it won (0.84-0.93x against 1.14x for lraspp_mobilenet_v3_small at 512).
 Tried again on AVX-512 VNNI (Intel Xeon, 2 cores, ONNX Runtime 1.32, deeplabv3_mobilenet_v3_large
-at 512x512, where INT8 is 1.6-1.7x FP32 against the 1.8x its ASPP promised), interleaved against
-FP32: depthwise convolutions in float 1.14x (with their activations 1.14x, with the SE blocks too
-1.12x), weights given zero point -1 so ONNX Runtime leaves its symmetric ConvSym kernels for
-im2col + QGEMM 1.23-1.43x, an int8 stem 1.60x, ORT_ENABLE_EXTENDED (no NCHWc) 1.33x, the output
-tail as a MatMul so its Resize runs NCHW the same as today; none beat this graph (1.59-1.66x in
-the same runs). Its int8 GEMM runs at about 1.1 TOPS (QLinearMatMul 1024x8640x256), VNNI's rate
-on two cores; the kernels, not the graph, cap what is left (depthwise QLinearConv 1.3x FP32's).
+at 512x512): depthwise convolutions in float, weights given zero point -1 (so ONNX Runtime leaves
+its symmetric ConvSym kernels for im2col + QGEMM), an int8 stem, ORT_ENABLE_EXTENDED (no NCHWc)
+and the output tail as a MatMul all ran slower than this graph or the same. Those were timed call
+by call, when the other session's spinning worker threads ran against each call (:mod:`.speed`);
+timed in blocks on an AMD EPYC with AVX-512 VNNI, this graph without its float stem ran 0.95x,
+without its float tail 0.97x, without int8 hard-swish 0.79x. What is left is kernel speed there:
+ONNX Runtime's int8 depthwise QLinearConv took about 3x FP32's NCHWc depthwise time (backbone.3's
+72-channel 3x3 at 128x128: 0.52-0.61 ms against 0.16-0.17) and its broadcast QLinearMul of the
+squeeze-excitation gates about twice FP32's Mul.
 Float nodes read the DequantizeLinear of their int8 input (their
 producer stays an int8 kernel) and float constants (:func:`.graph_edit.float_constants_for`).
 
@@ -50,7 +52,13 @@ from __future__ import annotations
 import re
 
 from ..lazy import require
-from .float_rewrites import name_unnamed_nodes, resize_after_conv, split_padding_taps, trim_padding_taps
+from .float_rewrites import (
+    name_unnamed_nodes,
+    resize_after_conv,
+    share_split_weights,
+    split_padding_taps,
+    trim_padding_taps,
+)
 from .graph_edit import float_constants_for
 from .hardswish import int8_hardswish
 
@@ -164,6 +172,8 @@ def finish_graph(model, float_model, target, float_nodes) -> dict:
     done = {}
     if target.passes:
         done["float_constants"] = float_constants_for(model, float_model, float_nodes)
+    if "trim_padding_taps" in target.passes:
+        done["shared_kernels"] = share_split_weights(model, float_model)
     if "int8_hardswish" in target.passes:
         done["int8_hardswish"], done["float_hardswish"] = int8_hardswish(model)
     return done

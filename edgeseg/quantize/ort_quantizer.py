@@ -36,8 +36,8 @@ from ..utils.checks import check_float, check_int
 from ..utils.progress import STDERR, Progress
 from .calibration import CalibrationSet
 from .cpu_graph import finish_graph, policy_float_nodes, target_graph
+from .float_rewrites import blocks_of, split_sources, tied_tensors
 from .graph_edit import float_inputs_for
-from .float_rewrites import blocks_of, tied_tensors
 from .hardswish import hardswish_inputs, widen_for_clip
 from .ranges import RangeCollector
 from .targets import QuantTarget
@@ -96,7 +96,7 @@ def compute_ranges(model_path: str, calib: CalibrationSet, meta: ModelMeta, meth
         graph = target_graph(model_path, target, os.path.join(tmp, "graph.onnx"))
         graph_model = require("onnx").load(graph, load_external_data=False)
         hardswish = hardswish_inputs(graph_model) if "int8_hardswish" in target.passes else {}
-        tied = tied_tensors(graph_model)
+        tied, sources = tied_tensors(graph_model), split_sources(graph_model)
         del graph_model
         # The Entropy calibrator's augmentation outputs full tensors (MinMax's only reductions).
         calibrator = q.create_calibrator(Path(graph), _quant_ops(),
@@ -127,6 +127,10 @@ def compute_ranges(model_path: str, calib: CalibrationSet, meta: ModelMeta, meth
         if group:
             whole = found[group[0]]  # the range of the convolution as one, whose output it is
             found.update({n: whole for n in group})
+    for name, blocks in sources.items():  # for the plain graph (graph_pick.py), which has it unsplit
+        got = [found[b] for b in blocks if b in found]
+        if got:
+            found[name] = (min(lo for lo, _ in got), max(hi for _, hi in got))
     data = {}
     for n, (lo, hi) in found.items():
         if n in hardswish:  # let hard-swish run as an int8 Clip (see .hardswish)

@@ -2,8 +2,9 @@
 process, the two models timed in turn (same threads), in rounds; the figure is the median of the
 per-round ratios, so a shared machine's noise slows both alike.
 
-Each round times each model as one block of back-to-back calls, the way a camera loop calls its
-model, after ``settle`` seconds idle and an untimed call. Alternating call by call measured
+Each round times each model in blocks of back-to-back calls, the way a camera loop calls its
+model, after ``settle`` seconds idle and an untimed call: the models in turn, then in reverse
+turn, so a drift within the round slows all alike. Alternating call by call measured
 something else: after a call, ONNX Runtime's worker threads spin for tens of milliseconds
 (``session.intra_op.allow_spinning``, on by default), and on 2 cores the other session's
 spinning thread ran against every call: deeplabv3_mobilenet_v3_large at 512x512 took 77 ms FP32
@@ -76,9 +77,10 @@ SETTLE_S = 0.1
 
 def interleaved_times(fns, x, rounds: int, calls: int, warmup: int = 2, gap: float = 0.0,
                       desc: str = "interleaved", file=None, settle: float = SETTLE_S) -> list:
-    """``times[round][i]``: the ``calls`` per-call times (ms) of ``fns[i]``; each round times each
-    function in turn as one block of ``calls`` calls, after ``settle`` seconds idle and one
-    untimed call (see the module docstring for why not call by call).
+    """``times[round][i]``: the ``calls`` per-call times (ms) of ``fns[i]``. Each round times the
+    functions in turn and then in reverse turn, each time as a block of half the calls after
+    ``settle`` seconds idle and one untimed call, so a drift in the machine's speed within the
+    round hits every function alike (see the module docstring for why not call by call).
 
     ``gap`` seconds of idle before each timed call as well, for callables whose threads spin
     between their own calls in a way a camera loop would not see (none of ONNX Runtime's).
@@ -87,26 +89,28 @@ def interleaved_times(fns, x, rounds: int, calls: int, warmup: int = 2, gap: flo
     >>> t = interleaved_times([lambda x: order.append("a"), lambda x: order.append("b")], None,
     ...                       rounds=2, calls=3, warmup=1, settle=0)
     >>> "".join(order), [len(r[0]) for r in t]
-    ('abaaaabbbbaaaabbbb', [3, 3])
+    ('abaaabbbbbaaaaabbbbbaa', [3, 3])
     """
     for _ in range(warmup):
         for fn in fns:
             fn(x)
     out = []
+    halves = [(list(enumerate(fns)), calls - calls // 2), (list(enumerate(fns))[::-1], calls // 2)]
     with Progress(rounds * calls * len(fns), desc, file=file, unit="call") as bar:
         for _ in range(rounds):
             times = [[] for _ in fns]
-            for i, fn in enumerate(fns):
-                if settle:
-                    time.sleep(settle)
-                fn(x)  # the first call after idle wakes the thread pool: not what a stream sees
-                for _ in range(calls):
-                    if gap:
-                        time.sleep(gap)
-                    t0 = time.perf_counter()
-                    fn(x)
-                    times[i].append((time.perf_counter() - t0) * 1e3)
-                    bar.update(1)
+            for order, n in halves:
+                for i, fn in order if n else ():
+                    if settle:
+                        time.sleep(settle)
+                    fn(x)  # the first call after idle wakes the thread pool: not what a stream sees
+                    for _ in range(n):
+                        if gap:
+                            time.sleep(gap)
+                        t0 = time.perf_counter()
+                        fn(x)
+                        times[i].append((time.perf_counter() - t0) * 1e3)
+                        bar.update(1)
             out.append(times)
     return out
 
