@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 from edgeseg.meta import ModelMeta
 from edgeseg.quantize.api import quantize_model
 from edgeseg.quantize.calibration import CalibrationSet
-from edgeseg.quantize.cpu_graph import describe
+from edgeseg.quantize.cpu_graph import describe, stem_nodes
 from edgeseg.quantize.float_rewrites import resize_after_conv, split_padding_taps, tied_tensors, trim_padding_taps
 from edgeseg.quantize.ort_quantizer import compute_ranges, prepare_model, quantize_with_ranges
 from edgeseg.quantize.qdq_check import check_tensorrt_qdq
@@ -87,6 +87,26 @@ def test_split_padding_taps_is_exact_and_only_where_taps_read_padding():
     # every block of one split with its row concatenations and the output: one range each
     groups = {g[0]: len(g) for g in tied_tensors(model)}
     assert groups == {"ar": 6 + 3 + 1, "bc": 13, "c": 13}
+
+
+def test_float_stem_takes_the_residual_block_on_the_stem_output_only():
+    rng = np.random.default_rng(7)
+    inits = {"w0": rng.standard_normal((8, 3, 3, 3)).astype(np.float32),
+             "dw": rng.standard_normal((8, 1, 3, 3)).astype(np.float32),
+             "pw": rng.standard_normal((8, 8, 1, 1)).astype(np.float32),
+             "w2": rng.standard_normal((8, 8, 3, 3)).astype(np.float32)}
+
+    def net(residual):
+        nodes = [helper.make_node("Conv", ["x", "w0"], ["s"], name="stem", pads=[1] * 4),
+                 helper.make_node("Relu", ["s"], ["sr"], name="stem/relu"),
+                 helper.make_node("Conv", ["sr", "dw"], ["d"], name="b1/dw", group=8, pads=[1] * 4),
+                 helper.make_node("Relu", ["d"], ["dr"], name="b1/relu"),
+                 helper.make_node("Conv", ["dr", "pw"], ["p"], name="b1/pw")]
+        nodes += [helper.make_node("Add", ["sr", "p"], ["a"], name="b1/add")] if residual else []
+        nodes += [helper.make_node("Conv", ["a" if residual else "p", "w2"], ["y"], name="b2", pads=[1] * 4)]
+        return _model(nodes, inits, [1, 3, 8, 8], 8)
+    assert stem_nodes(net(True)) == ["stem", "stem/relu", "b1/dw", "b1/relu", "b1/pw", "b1/add"]
+    assert stem_nodes(net(False)) == ["stem", "stem/relu"]  # no residual: the block is int8
 
 
 def test_resize_after_conv_is_exact_and_only_where_it_narrows():
