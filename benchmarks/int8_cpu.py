@@ -2,7 +2,7 @@
 for every LR-ASPP, DeepLabV3 and DeepLabV3+ model of the zoo, the profile's top ops of each, and
 (``--accuracy``) the mIoU that INT8 costs on two trained models.
 
-    python benchmarks/int8_cpu.py                      # 9 models x 256x256, 512x512 (~25 min on 2 busy cores)
+    python benchmarks/int8_cpu.py                      # 9 models x 256x256, 512x512 (~9 min on 2 cores)
     python benchmarks/int8_cpu.py --models lraspp_mobilenet_v3_small --sizes 512
     python benchmarks/int8_cpu.py --accuracy           # + two short training runs (tens of minutes)
     python benchmarks/int8_cpu.py --quick              # smoke run: one model at 64x64, seconds

@@ -2,8 +2,9 @@
 
 For each model: build it (untrained weights: speed does not depend on them), export it with
 ``export_onnx``, quantize it for the ``cpu`` target (U8S8, percentile calibration on synthetic
-scenes), then time torch eager, ORT FP32 and ORT INT8 *interleaved* (one call of each per round)
-so all three share the machine's noise. Batch 1, the same thread count everywhere.
+scenes), then time torch eager, ORT FP32 and ORT INT8 *interleaved* in blocks of calls (each
+block after an idle that lets the previous framework's threads stop spinning) so all three share
+the machine's noise. Batch 1, the same thread count everywhere.
 
     python benchmarks/torch_vs_deployed.py                       # the three models at 512x512
     python benchmarks/torch_vs_deployed.py --models lraspp_mobilenet_v3_small --size 256x256 --runs 20
@@ -71,21 +72,17 @@ def _prepare(name: str, size, threads: int, calib_num: int, work: str, log):
     return (torch_eager, ort32, ort8), sizes
 
 
-def interleaved(fns, x, runs: int, warmup: int, gap: float = 0.05) -> list:
-    """Per-call times (ms) of each function, one call of each per round, after ``warmup`` rounds.
-
-    ``gap`` seconds of idle before each call: ONNX Runtime's and torch's worker threads spin for
-    a while after a call, and on 2 cores that spinning starves the next framework (torch eager
-    measured 1.9 s instead of ~45 ms without the gap)."""
-    times = [[] for _ in fns]
-    for r in range(warmup + runs):
-        for i, fn in enumerate(fns):
-            time.sleep(gap)
-            t0 = time.perf_counter()
-            fn(x)
-            if r >= warmup:
-                times[i].append((time.perf_counter() - t0) * 1e3)
-    return [stats_from_times(t) for t in times]
+def interleaved(fns, x, runs: int, warmup: int, settle: float = 0.25) -> list:
+    """Per-call stats of each function: ``runs`` calls each, in 5 rounds of blocks in turn and in
+    reverse turn (``edgeseg.quantize.speed.interleaved_times``), ``settle`` seconds idle before
+    each block: ONNX Runtime's and torch's worker threads spin for a while after a call, and on 2
+    cores that spinning starves the next framework (torch eager measured 1.9 s instead of ~45 ms
+    when called right after ONNX Runtime)."""
+    from edgeseg.quantize.speed import interleaved_times
+    rounds = min(5, runs)
+    per_round = interleaved_times(fns, x, rounds, -(-runs // rounds), warmup, settle=settle,
+                                  desc="torch vs deployed")
+    return [stats_from_times([t for r in per_round for t in r[i]]) for i in range(len(fns))]
 
 
 def table(rows) -> str:
@@ -107,10 +104,10 @@ def main(argv=None) -> int:
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--size", default="512x512", help="input HxW (default 512x512)")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--runs", type=int, default=30, help="timed rounds per model")
+    p.add_argument("--runs", type=int, default=30, help="timed calls of each variant per model")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--calib-num", type=int, default=32)
-    p.add_argument("--gap", type=float, default=0.05, help="idle seconds before each timed call")
+    p.add_argument("--settle", type=float, default=0.25, help="idle seconds before each block of calls")
     p.add_argument("--out", default=None, help="JSON path (default benchmarks/results/...)")
     a = p.parse_args(argv)
 
@@ -124,7 +121,7 @@ def main(argv=None) -> int:
         print(f"{name} at {a.size}, {a.threads} threads", flush=True)
         fns, sizes = _prepare(name, size, a.threads, a.calib_num, work, lambda m: print(m, flush=True))
         x = np.random.default_rng(0).standard_normal((1, 3, *size)).astype(np.float32)
-        stats = interleaved(fns, x, a.runs, a.warmup, a.gap)
+        stats = interleaved(fns, x, a.runs, a.warmup, a.settle)
         for b in fns[1:]:
             b.close()
         v = {k: {**s.to_dict(), "model_bytes": sizes[k]} for k, s in zip(VARIANTS, stats)}
@@ -137,7 +134,7 @@ def main(argv=None) -> int:
     print(table(rows))
     doc = {"benchmark": "torch_vs_deployed", "created": datetime.datetime.now().isoformat(timespec="seconds"),
            "device": dev, "size": list(size), "threads": a.threads, "batch": 1, "runs": a.runs,
-           "warmup": a.warmup, "gap_s": a.gap, "int8": {"target": "cpu", "method": "percentile", "calibration": f"synthetic:{a.calib_num}"},
+           "warmup": a.warmup, "settle_s": a.settle, "int8": {"target": "cpu", "method": "percentile", "calibration": f"synthetic:{a.calib_num}"},
            "target_speedup": TARGET_SPEEDUP, "command": " ".join(["python", *sys.argv]), "results": rows}
     out = a.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                 f"torch-vs-deployed-{device_slug(dev)}-{datetime.date.today()}.json")

@@ -16,7 +16,8 @@ pass                    why
                         FP32's NCHWc convolution skips it
 ``float_stem``          the first convolution (3 input channels) and its activation stay
                         FP32: int8 im2col over 3 channels ran 1.5x slower than FP32's fused
-                        NCHWc conv + hard-swish, and the input Quantize + Transpose go away
+                        NCHWc conv + hard-swish, and the input Quantize + Transpose go away;
+                        so does a residual block on its output (MobileNetV3-Large's first)
 ``float_tail``          the class-score convolutions and the Resize to the output stay FP32:
                         ONNX Runtime's NCHWc Upsample was 3x its uint8 or NCHW float Resize
                         (5 ms of lraspp_small's 43 ms at 512), and scores are not rounded;

@@ -8,7 +8,9 @@ they have no hard-swish for the passes to fuse, and the FP32 stem and tail cost 
 there that an AVX2 machine's slower int8 kernels hid. ``edgeseg quantize`` times FP32 against
 INT8 on the machine anyway, so it times the two INT8 graphs too and writes the faster. (On the
 same machine a day later ``edgeseg quantize`` of lraspp_mobilenet_v2 at 512x512 kept the passes,
-62 ms against plain's 73: close graphs, which is why it is measured rather than ruled.)
+62 ms against plain's 73: close graphs, which is why it is measured rather than ruled. Those
+figures were timed call by call, which :mod:`.speed` no longer does; on an AMD EPYC with AVX-512
+VNNI, timed in blocks, the passes won for every zoo model.)
 
 >>> pick({"cpu": 30.0, "plain": 25.0}, 1.2)["chosen"], pick({"cpu": 30.0, "plain": 29.5}, 1.02)["chosen"]
 ('plain', 'cpu')
