@@ -134,6 +134,7 @@ def trim_padding_taps(model) -> list[str]:
 # Split a convolution only where this share of its multiply-adds or less reads the input: the
 # blocks cost a Slice and a kernel launch each (~20 us on 2 cores), which a 1.4x saving repays.
 SPLIT_MAX_USEFUL = 0.7
+SPLIT_MIN_PIXELS = 64  # on a smaller map the blocks would be a few pixels each: not worth the nodes
 TIED_MARK = "__tapblock"  # in the names of the tensors one split's outputs are made of
 PRE_MARK = "__tapconv"  # a block's output before the activation copied into it
 WEIGHT_MARK = "__taps"  # a block's kernel: <weight>__taps<kh>x<kw>_<first row>_<first col>_<block>
@@ -210,7 +211,8 @@ def split_padding_taps(model) -> list[str]:
                 and kh % 2 == 1 and kw % 2 == 1
         if ok:
             rows, cols = _bands(kh, dil[0], pads[0], shape[2]), _bands(kw, dil[1], pads[1], shape[3])
-            ok = len(rows) * len(cols) > 1 and _useful_share(rows, cols, (kh, kw), shape[2:]) <= SPLIT_MAX_USEFUL
+            ok = (len(rows) * len(cols) > 1 and shape[2] * shape[3] >= SPLIT_MIN_PIXELS
+                  and _useful_share(rows, cols, (kh, kw), shape[2:]) <= SPLIT_MAX_USEFUL)
         if not ok:
             nodes.append(n)
             continue

@@ -37,8 +37,8 @@ def markdown(report: dict) -> str:
              + (f" ({', '.join(report['float_groups'])})" if report["float_groups"] else "")]
     graph = report.get("graph")
     if graph:
-        lines.append(f"- graph for ONNX Runtime CPU: {len(graph['float_convs'])} FP32 conv(s) (stem and class "
-                     f"scores), {len(graph['float_resizes'])} FP32 resize(s), {graph['int8_hardswish']} int8 "
+        lines.append(f"- graph for ONNX Runtime CPU: {len(graph['float_convs'])} FP32 conv(s) (stem, its residual "
+                     f"block if any, class scores), {len(graph['float_resizes'])} FP32 resize(s), {graph['int8_hardswish']} int8 "
                      f"hard-swish, {graph['trimmed_convs']} dilated conv(s) trimmed to their live taps, "
                      f"{graph.get('split_convs', 0)} split into blocks that skip the padding")
     choice = report.get("graph_choice")
