@@ -342,30 +342,12 @@ def share_split_weights(model, float_model) -> int:
                                       nph.from_array(b_scale, f"{name}_bias_scale")])
                 b_dq.input[0], b_dq.input[1] = f"{name}_bias_quantized", f"{name}_bias_scale"
         shared += 1
-    if shared:
-        g.node.extend(slices)
-        _topological(g)
+    if shared:  # the Slices read only initializers: first in the graph is in order
+        nodes = slices + list(g.node)
+        del g.node[:]
+        g.node.extend(nodes)
         _drop_unused_initializers(g)
     return shared
-
-
-def _topological(g) -> None:
-    """Reorder ``g``'s nodes so each comes after the producers of its inputs."""
-    produced = {o: n for n in g.node for o in n.output}
-    done, order = set(), []
-
-    def visit(n):
-        if id(n) in done:
-            return
-        done.add(id(n))
-        for i in n.input:
-            if i in produced:
-                visit(produced[i])
-        order.append(n)
-    for n in list(g.node):
-        visit(n)
-    del g.node[:]
-    g.node.extend(order)
 
 
 def blocks_of(model, names) -> list[str]:
