@@ -18,8 +18,8 @@ the same Q/DQ graph without the cpu target's graph passes (what that command wro
 only read padding dropped, an upsampling moved after its class-score conv), which FP32 could have
 too: INT8 against it separates what int8 buys from what the rewrites buy.
 FP32, plain, INT8 and rewritten FP32 sessions, with the same ``--threads``, are timed in turn in one
-process for ``--rounds`` rounds; in a round each session runs one block of ``--calls`` calls after
-0.1 s idle and an untimed call (``edgeseg.quantize.speed.interleaved_times``: call by call, the
+process for ``--rounds`` rounds; in a round the sessions run in turn, then in reverse turn, each
+time one block of half the ``--calls`` calls after 0.1 s idle and an untimed call (``edgeseg.quantize.speed.interleaved_times``: call by call, the
 other sessions' spinning ONNX Runtime worker threads ran against each call on 2 cores and
 doubled both latencies). A round's ratio is FP32's median over the variant's median, and the
 figure is the median of the rounds' ratios. ONNX Runtime's profiler, each session in its own

@@ -133,7 +133,7 @@ def main(argv=None) -> int:
     print()
     print(table(rows))
     doc = {"benchmark": "torch_vs_deployed", "created": datetime.datetime.now().isoformat(timespec="seconds"),
-           "device": dev, "size": list(size), "threads": a.threads, "batch": 1, "runs": a.runs,
+           "device": dev, "size": list(size), "threads": a.threads, "batch": 1, "runs": a.runs, "rounds": min(5, a.runs), "calls_per_round": -(-a.runs // min(5, a.runs)),
            "warmup": a.warmup, "settle_s": a.settle, "int8": {"target": "cpu", "method": "percentile", "calibration": f"synthetic:{a.calib_num}"},
            "target_speedup": TARGET_SPEEDUP, "command": " ".join(["python", *sys.argv]), "results": rows}
     out = a.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",

@@ -225,7 +225,7 @@ def describe(model) -> dict:
                                   and inits[n.input[1]].data_type == 2 for n in g.node),  # uint8 Clip
             "trimmed_convs": sum(n.op_type == "Conv" and "_trimmed" in n.input[1] for n in g.node),
             "split_convs": len({n.name.rsplit("/tapblock", 1)[0] for n in g.node
-                                if n.op_type in ("Conv", "QLinearConv") and re.search(r"/tapblock\d+$", n.name)})}
+                                if n.op_type in ("Conv", "QLinearConv") and re.search(r"/tapblock\d+_\d+$", n.name)})}
 
 
 def _reads_float_output(n, g) -> bool:

@@ -137,7 +137,7 @@ SPLIT_MAX_USEFUL = 0.7
 SPLIT_MIN_PIXELS = 64  # on a smaller map the blocks would be a few pixels each: not worth the nodes
 TIED_MARK = "__tapblock"  # in the names of the tensors one split's outputs are made of
 PRE_MARK = "__tapconv"  # a block's output before the activation copied into it
-WEIGHT_MARK = "__taps"  # a block's kernel: <weight>__taps<kh>x<kw>_<first row>_<first col>_<block>
+WEIGHT_MARK = "__taps"  # a block's kernel: <conv>__taps<kh>x<kw>_<first row>_<first col>_<row>_<col>
 
 
 def _bands(k: int, d: int, p: int, size: int) -> list[tuple[int, int, int, int]]:
@@ -180,7 +180,7 @@ def split_padding_taps(model) -> list[str]:
     >>> g = helper.make_graph([conv, relu], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 32, 32])],
     ...                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 32, 32])], [w])
     >>> m = helper.make_model(g)
-    >>> split_padding_taps(m), sorted({tuple(i.dims[2:]) for i in m.graph.initializer if i.name.startswith("w")})
+    >>> split_padding_taps(m), sorted({tuple(i.dims[2:]) for i in m.graph.initializer if WEIGHT_MARK in i.name})
     (['aspp'], [(1, 1), (1, 2), (2, 1), (2, 2)])
     >>> [len(t) for t in tied_tensors(m)]
     [13]
@@ -196,6 +196,8 @@ def split_padding_taps(model) -> list[str]:
             consumers.setdefault(i, []).append(n)
     outputs = {o.name for o in g.output}
     split, nodes, dropped, stale = [], [], set(), set()
+    if next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0) < 10:
+        return split  # Slice takes its bounds as inputs from opset 10
     for n in list(g.node):
         a = _attrs(n)
         shape = shapes.get(n.input[0]) if n.input else None
@@ -224,9 +226,9 @@ def split_padding_taps(model) -> list[str]:
         for r, (y0, y1, i0, i1) in enumerate(rows):
             blocks = []
             for c, (x0, x1, j0, j1) in enumerate(cols):
-                tag = f"{final}{TIED_MARK}_{r}{c}"
+                tag = f"{final}{TIED_MARK}_{r}_{c}"
                 sub = np.ascontiguousarray(w[:, :, i0:i1, j0:j1])
-                wname = f"{n.input[1]}{WEIGHT_MARK}{kh}x{kw}_{i0}_{j0}_{r}{c}"
+                wname = f"{n.name}{WEIGHT_MARK}{kh}x{kw}_{i0}_{j0}_{r}_{c}"  # per conv: two may share a weight
                 g.initializer.append(nph.from_array(sub, wname))
                 starts = [y0 - pads[0] + i0 * dil[0], x0 - pads[1] + j0 * dil[1]]
                 ends = [y1 - pads[0] + (i1 - 1) * dil[0], x1 - pads[1] + (j1 - 1) * dil[1]]
@@ -237,15 +239,15 @@ def split_padding_taps(model) -> list[str]:
                     g.initializer.extend(consts)
                     source = f"{tag}_in"
                     nodes.append(helper.make_node("Slice", [n.input[0], *(t.name for t in consts)], [source],
-                                                  name=f"{n.name}/tapblock{r}{c}/Slice"))
-                out = f"{n.output[0]}{PRE_MARK}_{r}{c}" if act is not None else tag
+                                                  name=f"{n.name}/tapblock{r}_{c}/Slice"))
+                out = f"{n.output[0]}{PRE_MARK}_{r}_{c}" if act is not None else tag
                 nodes.append(helper.make_node(
-                    "Conv", [source, wname] + ([bias] if bias else []), [out], name=f"{n.name}/tapblock{r}{c}",
+                    "Conv", [source, wname] + ([bias] if bias else []), [out], name=f"{n.name}/tapblock{r}_{c}",
                     kernel_shape=list(sub.shape[2:]), pads=[0, 0, 0, 0],
                     dilations=[dil[0] if i1 - i0 > 1 else 1, dil[1] if j1 - j0 > 1 else 1]))
                 if act is not None:
                     nodes.append(helper.make_node(act.op_type, [out, *act.input[1:]], [tag],
-                                                  name=f"{act.name}/tapblock{r}{c}", **_attrs(act)))
+                                                  name=f"{act.name}/tapblock{r}_{c}", **_attrs(act)))
                 blocks.append(tag)
             row = f"{final}{TIED_MARK}_row{r}" if len(rows) > 1 else final
             nodes.append(helper.make_node("Concat", blocks, [row], name=f"{n.name}/row{r}/Concat", axis=3))
@@ -310,7 +312,7 @@ def share_split_weights(model, float_model) -> int:
     groups: dict[str, list] = {}
     for n in g.node:
         f = float_convs.get(n.name) if n.op_type == "Conv" else None
-        m = re.fullmatch(r"(.*)" + WEIGHT_MARK + r"(\d+)x(\d+)_(\d+)_(\d+)_\d+", f.input[1]) if f else None
+        m = re.fullmatch(r"(.*)" + WEIGHT_MARK + r"(\d+)x(\d+)_(\d+)_(\d+)_\d+_\d+", f.input[1]) if f else None
         x_dq, w_dq = (dq_of(n.input[0], constant=False), dq_of(n.input[1])) if m else (None, None)
         if m and w_dq is not None and x_dq is not None:
             b_dq = dq_of(n.input[2]) if len(n.input) > 2 and n.input[2] else None
@@ -355,16 +357,16 @@ def blocks_of(model, names) -> list[str]:
     :func:`split_padding_taps` replaced, a convolution or its activation, given as its blocks' copies.
 
     >>> from onnx import helper
-    >>> g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="c/tapblock00"),
-    ...                        helper.make_node("Relu", ["y"], ["z"], name="c/tapblock01")], "g", [], [])
+    >>> g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="c/tapblock0_0"),
+    ...                        helper.make_node("Relu", ["y"], ["z"], name="c/tapblock0_1")], "g", [], [])
     >>> blocks_of(helper.make_model(g), ["c", "other"])
-    ['c/tapblock00', 'c/tapblock01', 'other']
+    ['c/tapblock0_0', 'c/tapblock0_1', 'other']
     """
     present = [n.name for n in model.graph.node]
     have = set(present)
     out = []
     for name in names:
-        copies = [] if name in have else [p for p in present if re.fullmatch(re.escape(name) + r"/tapblock\d+", p)]
+        copies = [] if name in have else [p for p in present if re.fullmatch(re.escape(name) + r"/tapblock\d+_\d+", p)]
         out += copies or [name]
     return out
 

@@ -149,6 +149,24 @@ def _hardswish_net(tmp_path):
     return path, meta, CalibrationSet(frames, (16, 16), source="random")
 
 
+def test_split_convs_sharing_one_weight_and_many_blocks():
+    rng = np.random.default_rng(8)
+    inits = {"w": rng.standard_normal((4, 4, 3, 3)).astype(np.float32),
+             "big": rng.standard_normal((4, 4, 13, 13)).astype(np.float32)}
+    nodes = [helper.make_node("Conv", ["x", "w"], ["a"], name="rate4", dilations=[4, 4], pads=[4] * 4),
+             helper.make_node("Conv", ["x", "w"], ["b"], name="rate5", dilations=[5, 5], pads=[5] * 4),
+             helper.make_node("Conv", ["x", "big"], ["c"], name="k13", pads=[6] * 4),  # 13 row bands
+             helper.make_node("Sum", ["a", "b", "c"], ["y"], name="sum")]
+    model = _model(nodes, inits, [1, 4, 14, 14], 4)
+    x = rng.standard_normal((1, 4, 14, 14)).astype(np.float32)
+    before = _run(model, x)
+    assert split_padding_taps(model) == ["rate4", "rate5", "k13"]
+    names = [n.name for n in model.graph.node]
+    assert len(names) == len(set(names))
+    onnx.checker.check_model(model, full_check=True)
+    np.testing.assert_allclose(_run(model, x), before, rtol=1e-4, atol=1e-4)
+
+
 def _aspp_net(tmp_path):
     """A 1x1 stem -> a rate-6 3x3 conv + Relu on a 12x12 map (an ASPP branch) -> 1x1 scores."""
     rng = np.random.default_rng(5)
