@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 
 from edgeseg.bench.device import device_info, device_slug  # noqa: E402
 from edgeseg.bench.latency import stats_from_times  # noqa: E402
+from edgeseg.quantize.speed import schedule  # noqa: E402
 from edgeseg.utils.atomic import atomic_write_text  # noqa: E402
 
 MODELS = ("lraspp_mobilenet_v3_small", "lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large")
@@ -79,9 +80,7 @@ def interleaved(fns, x, runs: int, warmup: int, settle: float = 0.25) -> list:
     cores that spinning starves the next framework (torch eager measured 1.9 s instead of ~45 ms
     when called right after ONNX Runtime)."""
     from edgeseg.quantize.speed import interleaved_times
-    rounds = min(5, runs)
-    per_round = interleaved_times(fns, x, rounds, -(-runs // rounds), warmup, settle=settle,
-                                  desc="torch vs deployed")
+    per_round = interleaved_times(fns, x, *schedule(runs), warmup, settle=settle, desc="torch vs deployed")
     return [stats_from_times([t for r in per_round for t in r[i]]) for i in range(len(fns))]
 
 
@@ -133,7 +132,7 @@ def main(argv=None) -> int:
     print()
     print(table(rows))
     doc = {"benchmark": "torch_vs_deployed", "created": datetime.datetime.now().isoformat(timespec="seconds"),
-           "device": dev, "size": list(size), "threads": a.threads, "batch": 1, "runs": a.runs, "rounds": min(5, a.runs), "calls_per_round": -(-a.runs // min(5, a.runs)),
+           "device": dev, "size": list(size), "threads": a.threads, "batch": 1, "runs": a.runs, "rounds_and_calls": list(schedule(a.runs)),
            "warmup": a.warmup, "settle_s": a.settle, "int8": {"target": "cpu", "method": "percentile", "calibration": f"synthetic:{a.calib_num}"},
            "target_speedup": TARGET_SPEEDUP, "command": " ".join(["python", *sys.argv]), "results": rows}
     out = a.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",

@@ -183,11 +183,21 @@ def cpu_name() -> str:
     return f"{cpu_model()} ({int8_isa()})"
 
 
+def schedule(runs: int) -> tuple[int, int]:
+    """(rounds, calls per round) for ``runs`` calls of each model: up to 5 rounds.
+
+    >>> schedule(20), schedule(3)
+    ((5, 4), (3, 1))
+    """
+    rounds = min(5, runs)
+    return rounds, -(-runs // rounds)
+
+
 def compare_runs(a_path: str, b_path: str, runs: int, **kw) -> SpeedComparison:
     """``compare_models`` with ``runs`` calls of each model spread over up to 5 interleaved rounds:
     the schedule of every quantize-time timing (FP32 vs INT8, and the cpu target's two graphs)."""
-    rounds = min(5, runs)
-    return compare_models(a_path, b_path, rounds=rounds, calls=-(-runs // rounds), warmup=2, **kw)
+    rounds, calls = schedule(runs)
+    return compare_models(a_path, b_path, rounds=rounds, calls=calls, warmup=2, **kw)
 
 
 def speed_report(report: dict, fp32_path: str, int8_path: str, *, meta=None, int8_meta=None,

@@ -129,6 +129,24 @@ def test_resize_after_conv_is_exact_and_only_where_it_narrows():
     np.testing.assert_allclose(_run(model, x), before, rtol=1e-4, atol=1e-4)
 
 
+def _saved_net(tmp_path, name, nodes, inits, size: int, seed: int):
+    """(path, meta, 8 random calibration frames) for a 3-channel, 4-class net of ``size`` x ``size``."""
+    path = str(tmp_path / f"{name}.onnx")
+    onnx.save(_model(nodes, inits, [1, 3, size, size], 4), path)
+    meta = ModelMeta(model=name, classes=("a", "b", "c", "d"), input_size=(size, size))
+    frames = np.random.default_rng(seed).integers(0, 256, (8, size, size, 3)).astype(np.uint8)
+    return path, meta, CalibrationSet(frames, (size, size), source="random")
+
+
+def _outputs(path, x):
+    """The model's output for each frame of ``x``, run one frame at a time."""
+    return np.concatenate([_run(path, x[i:i + 1]) for i in range(len(x))])
+
+
+def _mean_error(path, x, ref) -> float:
+    return float(np.abs(_outputs(path, x) - ref).mean())
+
+
 def _hardswish_net(tmp_path):
     """A float stem conv -> hard-swish (HardSigmoid + Mul, as ONNX Runtime inlines it) -> 1x1 conv."""
     rng = np.random.default_rng(1)
@@ -142,11 +160,7 @@ def _hardswish_net(tmp_path):
                               alpha=1 / 6, beta=0.5),
              helper.make_node("Mul", ["c1", "hs"], ["h1"], name="/net/block/act/HardSwish/Mul"),
              helper.make_node("Conv", ["h1", "w2"], ["y"], name="/net/head/Conv")]
-    path = str(tmp_path / "net.onnx")
-    onnx.save(_model(nodes, inits, [1, 3, 16, 16], 4), path)
-    meta = ModelMeta(model="net", classes=("a", "b", "c", "d"), input_size=(16, 16))
-    frames = np.random.default_rng(2).integers(0, 256, (8, 16, 16, 3)).astype(np.uint8)
-    return path, meta, CalibrationSet(frames, (16, 16), source="random")
+    return _saved_net(tmp_path, "net", nodes, inits, 16, seed=2)
 
 
 def test_split_convs_sharing_one_weight_and_many_blocks():
@@ -177,11 +191,7 @@ def _aspp_net(tmp_path):
              helper.make_node("Conv", ["s", "w1", "b1"], ["a"], name="/net/aspp/Conv", dilations=[6, 6], pads=[6] * 4),
              helper.make_node("Relu", ["a"], ["r"], name="/net/aspp/Relu"),
              helper.make_node("Conv", ["r", "w2"], ["y"], name="/net/head/Conv")]
-    path = str(tmp_path / "aspp.onnx")
-    onnx.save(_model(nodes, inits, [1, 3, 12, 12], 4), path)
-    meta = ModelMeta(model="aspp", classes=("a", "b", "c", "d"), input_size=(12, 12))
-    frames = np.random.default_rng(6).integers(0, 256, (8, 12, 12, 3)).astype(np.uint8)
-    return path, meta, CalibrationSet(frames, (12, 12), source="random")
+    return _saved_net(tmp_path, "aspp", nodes, inits, 12, seed=6)
 
 
 def test_split_blocks_share_one_scale_and_can_stay_float(tmp_path):
@@ -207,15 +217,13 @@ def test_split_blocks_share_one_scale_and_can_stay_float(tmp_path):
             scales = {float(inits[n.input[i]]) for i in [0] + list(range(3, len(n.input), 3))}
             assert len(scales) == 1, n.name
     x = np.concatenate([calib.tensors(meta, i, i + 1) for i in range(len(calib))])
-    ref = np.concatenate([_run(path, x[i:i + 1]) for i in range(len(x))])
-    err = {k: float(np.abs(np.concatenate([_run(p, x[i:i + 1]) for i in range(len(x))]) - ref).mean())
-           for k, p in (("cpu", out), ("plain", plain))}
+    ref = _outputs(path, x)
+    err = {k: _mean_error(p, x, ref) for k, p in (("cpu", out), ("plain", plain))}
     assert err["cpu"] <= 1.5 * err["plain"] + 1e-6, err
     # the plain graph quantizes from the cpu target's ranges too (the graph pick does): the split
     # convolution's own output, gone from the cpu graph, has the range of its blocks
     again = quantize_with_ranges(prepared, str(tmp_path / "plain2.onnx"), ranges, "minmax", plain_target)
-    assert float(np.abs(np.concatenate([_run(again, x[i:i + 1]) for i in range(len(x))]) - ref).mean()) \
-        <= 1.5 * err["plain"] + 1e-6
+    assert _mean_error(again, x, ref) <= 1.5 * err["plain"] + 1e-6
     # kept float by the name it had before the split (the accuracy budget names it so): all its blocks
     kept = quantize_with_ranges(prepared, str(tmp_path / "kept.onnx"), ranges, "minmax", TARGETS["cpu"],
                                 ["/net/aspp/Conv"])
@@ -239,9 +247,8 @@ def test_int8_hardswish_runs_as_one_qlinearmul(tmp_path):
     assert "QLinearMul" in ops and "HardSigmoid" not in ops
     # and it is as close to FP32 as the float path it replaces
     x = np.concatenate([calib.tensors(meta, i, i + 1) for i in range(len(calib))])
-    ref = np.concatenate([_run(path, x[i:i + 1]) for i in range(len(x))])
-    err = {k: float(np.abs(np.concatenate([_run(p, x[i:i + 1]) for i in range(len(x))]) - ref).mean())
-           for k, p in out.items()}
+    ref = _outputs(path, x)
+    err = {k: _mean_error(p, x, ref) for k, p in out.items()}
     assert err["cpu"] <= 1.5 * err["plain"] + 1e-6, err
     assert err["cpu"] < 0.05 * float(np.abs(ref).mean()), err
 
